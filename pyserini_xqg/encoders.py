@@ -1,0 +1,172 @@
+"""Dense encoders for any transformers encoder, shaped as Pyserini's encoder classes.
+
+``PassageEncoder`` subclasses Pyserini's ``DocumentEncoder`` and ``QueryEncoder``
+subclasses its ``QueryEncoder``, so ``FaissSearcher`` and ``HybridSearcher`` take
+them unchanged. Both share one ``Embedder``: length-sorted batches, inference
+mode, bf16 where the CPU supports it, pooling (cls or mean), optional prefixes
+(e5's ``query: `` / ``passage: ``) and L2 normalisation.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+from pyserini.encode import DocumentEncoder, QueryEncoder as _PyseriniQueryEncoder
+
+from . import models
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a model turns text into a vector (recorded in every index's meta.json)."""
+
+    pooling: str = "cls"
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    l2_norm: bool = False
+    query_max_length: int = 64
+    passage_max_length: int = 512
+
+
+E5 = Recipe(pooling="mean", query_prefix="query: ", passage_prefix="passage: ", l2_norm=True)
+KNOWN_RECIPES = {
+    models.BUILTIN_MODEL: E5,
+    "intfloat/multilingual-e5-small": E5,
+    "intfloat/multilingual-e5-base": E5,
+    "intfloat/multilingual-e5-large": E5,
+    # Tevatron-trained mBERT of the xQG paper: CLS pooling, dot product, no prefixes.
+    "ielabgroup/bert-base-multilingual-cased-xor-tydi": Recipe(pooling="cls", query_max_length=32, passage_max_length=256),
+    "castorini/mdpr-tied-pft-msmarco": Recipe(pooling="cls", query_max_length=64, passage_max_length=256),
+}
+
+
+def default_recipe(model: str) -> Recipe:
+    """The recipe a model was trained with where we know it, else CLS pooling without prefixes."""
+    return KNOWN_RECIPES.get(model, Recipe())
+
+
+def recipe_for(model: str, **overrides) -> Recipe:
+    """``default_recipe`` with the given fields replaced (``None`` values are ignored)."""
+    return replace(default_recipe(model), **{k: v for k, v in overrides.items() if v is not None})
+
+
+def bf16_supported() -> bool:
+    """True where this CPU has native bf16 arithmetic (AVX512-BF16 or AMX)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_dtype(dtype: str, device: str) -> torch.dtype:
+    if dtype == "auto":
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if bf16_supported() else torch.float32
+    return {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16,
+            "bfloat16": torch.bfloat16, "fp16": torch.float16}[dtype]
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, dtype: torch.dtype, device: str):
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModel.from_pretrained(path, torch_dtype=dtype)
+    return tokenizer, model.to(device).eval()
+
+
+class Embedder:
+    """Batched text -> vector with one transformers model."""
+
+    def __init__(self, model: str, recipe: Recipe | None = None, batch_size: int = 32,
+                 dtype: str = "auto", device: str = "cpu", cache_dir: str | None = None):
+        self.model_name = model
+        self.recipe = recipe or default_recipe(model)
+        if self.recipe.pooling not in ("cls", "mean"):
+            raise ValueError(f"pooling must be 'cls' or 'mean', not {self.recipe.pooling!r}")
+        self.batch_size = batch_size
+        self.device = device
+        self.dtype = resolve_dtype(dtype, device)
+        self.path = models.resolve(model, cache_dir)
+        self.tokenizer, self.model = _load(self.path, self.dtype, device)
+        self.dimension = self.model.config.hidden_size
+
+    def describe(self) -> dict:
+        """What meta.json records about this encoder."""
+        return {"model": self.model_name, "dtype": str(self.dtype).replace("torch.", ""),
+                "dimension": self.dimension, **asdict(self.recipe)}
+
+    def embed(self, texts: Sequence[str], max_length: int, progress: bool = False) -> np.ndarray:
+        """Vectors of ``texts`` (already prefixed) as float32 ``(len(texts), dimension)``.
+
+        Texts are sorted by token length so each batch pads little, then put back
+        in input order.
+        """
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        ids = self.tokenizer(list(texts), truncation=True, max_length=max_length,
+                             add_special_tokens=True)["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        if progress:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, desc="encode", unit="batch")
+        with torch.inference_mode():
+            for batch in batches:
+                enc = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
+                enc = {k: v.to(self.device) for k, v in enc.items()}
+                hidden = self.model(**enc).last_hidden_state
+                if self.recipe.pooling == "cls":
+                    vec = hidden[:, 0]
+                else:
+                    mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                    vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+                vec = vec.float()
+                if self.recipe.l2_norm:
+                    vec = torch.nn.functional.normalize(vec, dim=-1)
+                out[batch] = vec.cpu().numpy()
+        return out
+
+
+def passage_text(text: str, title: str | None = None) -> str:
+    """Passage as the encoder reads it: ``title text`` where a title exists (Pyserini's convention)."""
+    return f"{title} {text}" if title else text
+
+
+class PassageEncoder(DocumentEncoder):
+    """Pyserini ``DocumentEncoder`` for passages (``encode(texts, titles=None)``)."""
+
+    def __init__(self, model: str = models.BUILTIN_MODEL, **kwargs):
+        self.embedder = kwargs.pop("embedder", None) or Embedder(model, **kwargs)
+
+    def encode(self, texts: Sequence[str], titles: Sequence[str] | None = None, **kwargs) -> np.ndarray:
+        titles = titles or [None] * len(texts)
+        prefix = self.embedder.recipe.passage_prefix
+        full = [prefix + passage_text(t, ti) for t, ti in zip(texts, titles)]
+        return self.embedder.embed(full, self.embedder.recipe.passage_max_length, kwargs.get("progress", False))
+
+
+class QueryEncoder(_PyseriniQueryEncoder):
+    """Pyserini ``QueryEncoder``: ``encode(query)`` for one, ``encode_batch(queries)`` for many."""
+
+    def __init__(self, model: str = models.BUILTIN_MODEL, **kwargs):
+        super().__init__()
+        self.has_model = True
+        self.embedder = kwargs.pop("embedder", None) or Embedder(model, **kwargs)
+
+    def encode_batch(self, queries: Iterable[str]) -> np.ndarray:
+        prefix = self.embedder.recipe.query_prefix
+        return self.embedder.embed([prefix + q for q in queries], self.embedder.recipe.query_max_length)
+
+    def encode(self, query: str, **kwargs) -> np.ndarray:
+        return self.encode_batch([query])[0]
