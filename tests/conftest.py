@@ -1,0 +1,52 @@
+import json
+from pathlib import Path
+
+import pytest
+
+import pyserini_xqg  # noqa: F401  (starts the JVM the way Pyserini needs)
+
+
+@pytest.fixture(scope="session")
+def e5_dir():
+    """The built-in model, rebuilt once into the user cache (idempotent)."""
+    from pyserini_xqg.models import prepare
+
+    return prepare()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A 2-layer BERT with random weights and the XLM-R tokenizer, saved as a local model folder."""
+    import torch
+    from transformers import BertConfig, BertModel, XLMRobertaTokenizerFast
+
+    from pyserini_xqg.models import _sources
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-bert")
+    config = BertConfig(vocab_size=250037, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128, pad_token_id=1)
+    BertModel(config, add_pooling_layer=False).save_pretrained(path)
+    XLMRobertaTokenizerFast(tokenizer_file=str(_sources()[1]), model_max_length=128).save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture
+def mini_corpus(tmp_path):
+    """Six short passages on distinct subjects."""
+    rows = [
+        ("d1", "Nile", "The Nile flows north through Egypt into the Mediterranean Sea."),
+        ("d2", "Fuji", "Mount Fuji is the highest mountain in Japan, a volcano near Tokyo."),
+        ("d3", "Baikal", "Lake Baikal in Siberia is the deepest lake on Earth."),
+        ("d4", "Sejong", "King Sejong created the Korean alphabet Hangul in the fifteenth century."),
+        ("d5", "Kilimanjaro", "Kilimanjaro in Tanzania is the highest mountain in Africa."),
+        ("d6", "Helsinki", "Helsinki is the capital of Finland, on the Gulf of Finland."),
+    ]
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "title": t, "contents": c}) + "\n" for i, t, c in rows))
+    return path
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

