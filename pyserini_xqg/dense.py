@@ -14,6 +14,7 @@ import tempfile
 from importlib import metadata
 from itertools import islice
 from pathlib import Path
+from typing import Callable
 
 import faiss
 import numpy as np
@@ -37,10 +38,13 @@ def versions() -> dict:
 
 
 def build_index(corpus: str | os.PathLike, index: str | os.PathLike, embedder: Embedder,
-                progress: bool = True, extra_meta: dict | None = None) -> Path:
+                progress: bool = True, extra_meta: dict | None = None,
+                transform: Callable[[np.ndarray, int], np.ndarray] | None = None, dimension: int | None = None) -> Path:
     """Encode every passage of ``corpus`` into a FAISS flat IP index at ``index``.
 
-    Written into a temporary folder and renamed, so a crash leaves no half index.
+    ``transform(vectors, first_row)`` may rewrite each chunk's passage vectors (xQG
+    augmentation does) into vectors of ``dimension``. Written into a temporary folder
+    and renamed, so a crash leaves no half index.
     """
     from tqdm import tqdm
 
@@ -49,19 +53,21 @@ def build_index(corpus: str | os.PathLike, index: str | os.PathLike, embedder: E
     index.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{index.name}-", dir=index.parent))
     try:
-        flat = faiss.IndexFlatIP(embedder.dimension)
+        flat = faiss.IndexFlatIP(dimension or embedder.dimension)
         passages = iter_corpus(corpus)
         bar = tqdm(desc="encode passages", unit="passage", disable=not progress)
         with open(work / "docid", "w", encoding="utf-8") as ids:
             while chunk := list(islice(passages, CHUNK)):
                 vectors = encoder.encode([p.text for p in chunk], [p.title for p in chunk])
-                flat.add(np.ascontiguousarray(vectors))
+                if transform is not None:
+                    vectors = transform(vectors, flat.ntotal)
+                flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
                 ids.writelines(p.docid + "\n" for p in chunk)
                 bar.update(len(chunk))
         bar.close()
         faiss.write_index(flat, str(work / "index"))
-        meta = {"encoder": embedder.describe(), "index_type": "IndexFlatIP", "passages": flat.ntotal,
-                "corpus": str(corpus), "versions": versions(), **(extra_meta or {})}
+        meta = {"encoder": embedder.describe(), "index_type": "IndexFlatIP", "dimension": flat.d,
+                "passages": flat.ntotal, "corpus": str(corpus), "versions": versions(), **(extra_meta or {})}
         write_text_atomic(work / "meta.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
         if index.exists():
             shutil.rmtree(index)
@@ -78,14 +84,29 @@ def read_meta(index: str | os.PathLike) -> dict:
     return json.loads(path.read_text())
 
 
-def query_encoder_for(index: str | os.PathLike, **kwargs) -> QueryEncoder:
-    """The query encoder an index was built for, from its meta.json."""
+def query_encoder_for(index: str | os.PathLike, a: float | None = None, **kwargs) -> QueryEncoder:
+    """The query encoder an index was built for, from its meta.json.
+
+    A side-by-side xQG index needs ``a`` (the weight of the generated queries), chosen
+    at search time; other indexes refuse one.
+    """
+    from .augment import SideBySideQueryEncoder
     from .encoders import Recipe
 
-    enc = dict(read_meta(index)["encoder"])
+    meta = read_meta(index)
+    enc = dict(meta["encoder"])
     model = enc.pop("model")
     recipe = Recipe(**{k: enc[k] for k in Recipe.__dataclass_fields__})
-    return QueryEncoder(model, recipe=recipe, **kwargs)
+    encoder = QueryEncoder(model, recipe=recipe, **kwargs)
+    side_by_side = meta.get("xqg", {}).get("layout") == "side-by-side"
+    if side_by_side:
+        if a is None:
+            raise ValueError(f"{index} is a side-by-side xQG index: choose the weight a (--a) at search time")
+        return SideBySideQueryEncoder(encoder, a)
+    if a is not None:
+        raise ValueError(f"{index} fixes a at build time ({meta.get('xqg', {}).get('a', 'no xQG')}): --a applies "
+                         "only to side-by-side xQG indexes")
+    return encoder
 
 
 def searcher(index: str | os.PathLike, query_encoder: QueryEncoder | None = None):
@@ -103,3 +124,26 @@ def search(index: str | os.PathLike, topics: dict[str, str], k: int = 100, threa
     qids = list(topics)
     results = s.batch_search([topics[q] for q in qids], qids, k=k, threads=threads)
     return {qid: [(h.docid, float(h.score)) for h in results[qid]] for qid in qids}
+
+
+def search_vectors(index: str | os.PathLike, qids: list[str], vectors: np.ndarray, k: int = 100, threads: int = 2):
+    """Like ``search`` for queries already encoded (one row per qid)."""
+    s = searcher(index, QueryEncoder.__new__(QueryEncoder))  # the encoder is never called
+    results = s.batch_search(np.ascontiguousarray(vectors, dtype=np.float32), qids, k=k, threads=threads)
+    return {qid: [(h.docid, float(h.score)) for h in results[qid]] for qid in qids}
+
+
+def write_encoded_queries(index: str | os.PathLike, topics: dict[str, str], output: str | os.PathLike,
+                          a: float | None = None, **kwargs) -> Path:
+    """Pre-encoded queries for Pyserini's own CLI (``--encoded-queries``): ``embedding.pkl``, text -> vector."""
+    import pandas as pd
+
+    encoder = query_encoder_for(index, a, **kwargs)
+    texts = list(dict.fromkeys(topics.values()))
+    vectors = encoder.encode_batch(texts)
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    tmp = output / f".embedding.pkl.tmp-{os.getpid()}"
+    pd.DataFrame({"text": texts, "embedding": list(vectors)}).to_pickle(tmp)
+    os.replace(tmp, output / "embedding.pkl")
+    return output

@@ -79,7 +79,7 @@ def _load(path: str, dtype: torch.dtype, device: str):
 
     hf_logging.set_verbosity_error()
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path, torch_dtype=dtype)
+    model = AutoModel.from_pretrained(path, dtype=dtype)
     return tokenizer, model.to(device).eval()
 
 

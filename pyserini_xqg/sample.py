@@ -10,9 +10,13 @@ language, ids ``p001-1`` .. ``p100-3``). ``build`` derives the standard files:
   and their English translations, same qids (``<lang>-<passage>-<n>``);
 - ``qrels.<split>.txt`` (TREC) and ``answers.<split>.jsonl`` (qid, lang, answers).
 
+- ``reference-queries.hand-written.jsonl``: questions 2 and 3 of every passage in every
+  sample language, in the plugin's generated-query format but labelled as what they are:
+  hand-written reference queries, not model output. They stand in for generated queries
+  (``generate --generator file:...``) and never overlap the dev or train queries.
+
 Splits: question 1 of odd-numbered passages is ``dev`` (the test queries), question 1
-of even-numbered passages is ``train``; questions 2 and 3 are kept apart (hand-written
-reference queries for xQG).
+of even-numbered passages is ``train``.
 """
 from __future__ import annotations
 
@@ -60,6 +64,10 @@ class Sample:
         return self.root / f"answers.{split}.jsonl"
 
     @property
+    def reference_queries(self) -> Path:
+        return self.root / "reference-queries.hand-written.jsonl"
+
+    @property
     def languages(self) -> list[str]:
         return languages(self.root)
 
@@ -78,8 +86,15 @@ def build(root: Path = SAMPLE) -> dict[str, str]:
     english = {f"{p['id']}-{i}": q for p in passages for i, q in enumerate(p["questions"], 1)}
     qrels = {s: [] for s in SPLITS}
     answers = {s: [] for s in SPLITS}
+    references = []
     for lang in languages(root):
         native = {r["id"]: r["text"] for r in _read_jsonl(root / "src" / f"queries_{lang}.jsonl")}
+        provenance = {"backend": "hand-written", "source": f"resources/sample/src/queries_{lang}.jsonl",
+                      "note": "hand-written reference queries (questions 2 and 3 of each passage), not model output"}
+        for p in passages:
+            queries = [native[f"{p['id']}-{i}"] for i in (2, 3)]
+            references.append(json.dumps({"docid": p["id"], "lang": lang, "queries": queries,
+                                           "provenance": provenance}, ensure_ascii=False) + "\n")
         topics = {s: [] for s in SPLITS}
         topics_en = {s: [] for s in SPLITS}
         for qn, q in english.items():
@@ -95,6 +110,7 @@ def build(root: Path = SAMPLE) -> dict[str, str]:
         for split in SPLITS:
             files[f"topics/{split}.{lang}.tsv"] = "".join(topics[split])
             files[f"topics/{split}.{lang}.en.tsv"] = "".join(topics_en[split])
+    files["reference-queries.hand-written.jsonl"] = "".join(references)
     for split in SPLITS:
         files[f"qrels.{split}.txt"] = "".join(qrels[split])
         files[f"answers.{split}.jsonl"] = "".join(answers[split])

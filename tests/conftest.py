@@ -50,3 +50,25 @@ def mini_corpus(tmp_path):
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_mt5(tmp_path_factory):
+    """A 2-layer mT5 with random weights and the XLM-R tokenizer: a stand-in generator."""
+    import torch
+    from transformers import MT5Config, MT5ForConditionalGeneration, XLMRobertaTokenizerFast
+
+    from pyserini_xqg.models import _sources
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-mt5")
+    config = MT5Config(vocab_size=250037, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2,
+                       num_heads=2, pad_token_id=1, eos_token_id=2, decoder_start_token_id=1,
+                       tie_word_embeddings=True)
+    MT5ForConditionalGeneration(config).save_pretrained(path)
+    XLMRobertaTokenizerFast(tokenizer_file=str(_sources()[1]), model_max_length=512).save_pretrained(path)
+    return str(path)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -13,8 +13,9 @@ from .conftest import write
 
 def test_help_lists_every_command_with_one_line():
     out = subprocess.run([sys.executable, "-m", "pyserini_xqg", "--help"], capture_output=True, text=True, check=True)
-    for name in COMMANDS:
-        assert f"    {name} " in out.stdout
+    lines = out.stdout.splitlines()
+    for name, text in COMMANDS.items():
+        assert any(line.split() == [name, *text.split()] for line in lines), name
 
 
 def test_index_search_evaluate(mini_corpus, tmp_path, capsys, e5_dir):
@@ -54,10 +55,14 @@ def test_demo_on_the_sample(tmp_path, e5_dir):
 
     results = run_demo(tmp_path / "demo", log=lambda *a: None)
     table = results["measures"]["R@2kt"]
-    assert set(table) == {"bm25 (native)", "bm25 (translate-test)", "dense"}
+    assert set(table) == {"bm25 (native)", "bm25 (translate-test)", "dense", "dense+xQG (sum, a=0.01)",
+                          *(f"dense+xQG (mean, a={a})" for a in (0.1, 0.2, 0.3, 0.5))}
     for row in table.values():
         assert set(Sample().languages) | {"avg"} == set(row)
     # the multilingual dense retriever must beat lexical matching of native queries against English passages
     assert results["measures"]["nDCG@10"]["dense"]["avg"] > results["measures"]["nDCG@10"]["bm25 (native)"]["avg"]
     assert (tmp_path / "demo" / "report.md").exists()
-    assert len(list((tmp_path / "demo" / "runs").glob("*.trec"))) == 3
+    assert len(list((tmp_path / "demo" / "runs").glob("*.trec"))) == 8
+    meta = json.loads((tmp_path / "demo" / "indexes" / "xqg-sum" / "meta.json").read_text())["xqg"]
+    assert meta["n_per_passage"] == {"min": 24, "max": 24, "mean": 24.0}  # 2 hand-written queries x 12 languages
+    assert meta["generator"][0]["backend"] == "hand-written"

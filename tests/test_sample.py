@@ -65,3 +65,14 @@ def test_queries_are_in_their_script():
 def test_authoring_sources_parse():
     rows = [json.loads(line) for line in (SAMPLE / "src" / "passages.jsonl").read_text().splitlines()]
     assert all(len(r["questions"]) == 3 and all(q["answer"] in r["contents"] for q in r["questions"]) for r in rows)
+
+
+def test_reference_queries_are_labelled_and_disjoint_from_dev_and_train():
+    from pyserini_xqg.generate import read_generated
+
+    records = list(read_generated(sample.reference_queries))
+    assert len(records) == 100 * len(sample.languages)
+    assert all(len(r["queries"]) >= 2 and r["provenance"]["backend"] == "hand-written" for r in records)
+    assert "not model output" in records[0]["provenance"]["note"]
+    used = {t for split in SPLITS for lang in sample.languages for t in load_topics(sample.topics(split, lang)).values()}
+    assert not used & {q for r in records for q in r["queries"]}

