@@ -16,7 +16,8 @@ COMMANDS = {
     "encode": "encode a corpus into a dense FAISS index (optionally xQG-augmented) that Pyserini loads",
     "encode-queries": "pre-encode topics for Pyserini's own search CLI (--encoded-queries)",
     "search": "search a BM25 or dense index with topics and write a TREC run",
-    "evaluate": "score runs per language: R@2kt, R@5kt and trec_eval measures",
+    "evaluate": "score runs per language (R@kt, trec_eval measures) with paired tests against a baseline",
+    "fuse": "fuse run files: reciprocal rank fusion or normalised score interpolation",
     "pyserini": "run one of Pyserini's own tools (python -m pyserini.MODULE) with Java 21 set up",
 }
 
@@ -127,10 +128,23 @@ def parser() -> argparse.ArgumentParser:
     e = cmd["evaluate"]
     e.add_argument("--run", nargs="+", required=True, help="run files (name=path to set the row name)")
     e.add_argument("--qrels", required=True)
-    e.add_argument("--answers", help="answers JSONL (qid, lang, answers): needed for R@kt")
+    e.add_argument("--answers", help="answers JSONL (qid, lang, answers): needed for R@kt; lang groups queries")
     e.add_argument("--corpus", help="corpus: passage texts for R@kt")
     e.add_argument("--measures", nargs="+", default=None, help="default: R@2kt R@5kt nDCG@10 R@100 MRR@10")
-    e.add_argument("--output", help="write the results as JSON here")
+    e.add_argument("--baseline", help="row name (or run file stem) every other run is tested against")
+    e.add_argument("--test", choices=["t", "permutation"], default="t", help="paired test over queries (default t)")
+    e.add_argument("--alpha", type=float, default=0.05, help="significance level after Holm correction")
+    e.add_argument("--output", help="folder for results.{md,csv,tex,json} and per-query.tsv")
+
+    f = cmd["fuse"]
+    f.add_argument("--run", nargs="+", required=True, help="run files to fuse")
+    f.add_argument("--output", required=True, help="fused TREC run")
+    f.add_argument("--method", choices=["rrf", "interpolation"], default="rrf")
+    f.add_argument("--weight", type=float, default=0.5, help="interpolation: weight of the first run")
+    f.add_argument("--rrf-k", type=int, default=60)
+    f.add_argument("--depth", type=int, help="hits of each run to use (default all)")
+    f.add_argument("--hits", type=int, default=1000)
+
     return top
 
 
@@ -238,7 +252,8 @@ def _evaluate(args) -> None:
     import json
 
     from .data import load_answers, load_corpus, load_qrels
-    from .evaluation import DEFAULT_MEASURES, evaluate, is_recall_kt, markdown, write_json
+    from .evaluation import DEFAULT_MEASURES, evaluate, is_recall_kt
+    from .report import comparisons, markdown, write_all
     from .runs import read_run
 
     measures = args.measures or list(DEFAULT_MEASURES)
@@ -259,10 +274,20 @@ def _evaluate(args) -> None:
                 obj = json.loads(line)
                 qid_lang[obj.get("qid", obj.get("id"))] = obj.get("lang", "all")
     results = evaluate(runs, qid_lang, args.qrels, answers, texts, measures)
-    for m in measures:
-        print(markdown(results, m))
     if args.output:
-        write_json(results, measures, args.output)
+        cells = write_all(results, measures, args.output, args.baseline, args.test, args.alpha)
+    else:
+        cells = comparisons(results, measures, args.baseline, args.test, args.alpha)
+    for m in measures:
+        print(markdown(results, m, cells[m]))
+
+
+def _fuse(args) -> None:
+    from .fusion import fuse
+    from .runs import read_run, write_run
+
+    fused = fuse([read_run(r) for r in args.run], args.method, args.weight, args.rrf_k, args.depth, args.hits)
+    print(write_run(fused, args.output, tag=f"fused-{args.method}", k=args.hits))
 
 
 if __name__ == "__main__":

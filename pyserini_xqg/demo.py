@@ -1,25 +1,28 @@
-"""The demo: every system on the built-in sample, offline, with a per-language table."""
+"""The demo: every system on the built-in sample, offline, with per-language tables and pictures."""
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
 
-from . import augment, dense, generate, models, sparse
+from . import augment, dense, generate, models, report, sparse
 from .data import load_answers, load_corpus, load_topics, write_text_atomic
 from .encoders import Embedder, QueryEncoder
-from .evaluation import DEFAULT_MEASURES, evaluate, markdown, write_json
+from .evaluation import DEFAULT_MEASURES, evaluate
+from .fusion import fuse, hybrid_search
 from .runs import read_run, write_run
 from .sample import Sample
 
 SPLIT = "dev"
-PAPER_A = 0.01            # the paper's setting: agg = sum, a = 0.01
+PAPER_A = 0.01                  # the paper's setting: agg = sum, a = 0.01
 SWEEP_A = (0.1, 0.2, 0.3, 0.5)  # search-time a over the side-by-side (mean) index
+FUSE_A = 0.3                    # the xQG run fused with BM25
+BASELINE = "dense"
 
 
 def run_demo(output: str | Path = "runs/demo", model: str = models.BUILTIN_MODEL, k: int = 100,
              cache_dir: str | None = None, log=print) -> dict:
-    """BM25 (native, translate-test), dense and dense+xQG runs for every sample language."""
+    """BM25, dense, dense+xQG and fused runs for every sample language; tables, plots, report."""
     out = Path(output)
     sample = Sample()
     langs = sample.languages
@@ -44,33 +47,45 @@ def run_demo(output: str | Path = "runs/demo", model: str = models.BUILTIN_MODEL
     qid_lang = {q: q.split("-", 1)[0] for q in native}
     qids = list(native)
     qvec = QueryEncoder(embedder=embedder).encode_batch([native[q] for q in qids])
-    systems = {  # name in tables -> (run file stem, search)
-        "bm25 (native)": ("bm25-native", lambda: sparse.search(bm25_index, native, k)),
-        "bm25 (translate-test)": ("bm25-translate-test", lambda: sparse.search(bm25_index, english, k)),
-        "dense": ("dense", lambda: dense.search_vectors(dense_index, qids, qvec, k)),
-        f"dense+xQG (sum, a={PAPER_A})": ("xqg-sum-a0.01", lambda: dense.search_vectors(fused, qids, qvec, k)),
-    }
-    for a in SWEEP_A:
-        systems[f"dense+xQG (mean, a={a})"] = (
-            f"xqg-mean-a{a}", lambda a=a: dense.search_vectors(side, qids, augment.side_by_side_queries(qvec, a), k))
-    runs = {}
-    for name, (stem, search) in systems.items():
-        path = write_run(search(), out / "runs" / f"{SPLIT}.{stem}.trec", tag=stem, k=k)
+    runs: dict = {}
+
+    def record(name: str, stem: str, run) -> None:
+        path = write_run(run, out / "runs" / f"{SPLIT}.{stem}.trec", tag=stem, k=k)
         runs[name] = read_run(path)
 
-    log("[5/5] evaluate")
+    record("bm25 (native)", "bm25-native", sparse.search(bm25_index, native, k))
+    record("bm25 (translate-test)", "bm25-translate-test", sparse.search(bm25_index, english, k))
+    record(BASELINE, "dense", dense.search_vectors(dense_index, qids, qvec, k))
+    record(f"dense+xQG (sum, a={PAPER_A})", "xqg-sum-a0.01", dense.search_vectors(fused, qids, qvec, k))
+    for a in SWEEP_A:
+        record(f"dense+xQG (mean, a={a})", f"xqg-mean-a{a}",
+               dense.search_vectors(side, qids, augment.side_by_side_queries(qvec, a), k))
+    xqg = f"dense+xQG (mean, a={FUSE_A})"
+    record("bm25+dense (RRF)", "bm25-dense-rrf", fuse([runs["bm25 (native)"], runs[BASELINE]], "rrf", k=k))
+    record("bm25+xQG (RRF)", "bm25-xqg-rrf", fuse([runs["bm25 (native)"], runs[xqg]], "rrf", k=k))
+    record("bm25+dense (HybridSearcher)", "bm25-dense-hybrid", hybrid_search(dense_index, bm25_index, native, k=k))
+    record("bm25+xQG (HybridSearcher)", "bm25-xqg-hybrid",
+           hybrid_search(side, bm25_index, native, k=k, a=FUSE_A))
+
+    log("[5/5] evaluate: paired t-tests against dense, Holm-corrected")
     corpus = load_corpus(sample.corpus)
     results = evaluate(runs, qid_lang, sample.qrels(SPLIT), load_answers(sample.answers(SPLIT)),
                        {d: p.text for d, p in corpus.items()}, DEFAULT_MEASURES)
+    cells = report.write_all(results, DEFAULT_MEASURES, out, baseline=BASELINE)
+    report.bar_chart(results, "nDCG@10", out / "ndcg-by-language.png",
+                     ["bm25 (native)", BASELINE, f"dense+xQG (sum, a={PAPER_A})", xqg, "bm25+xQG (RRF)"])
+    table = results.table("nDCG@10")
+    report.curve({"dense+xQG (mean), side-by-side": [(0.0, table[BASELINE]["avg"])]
+                  + [(a, table[f"dense+xQG (mean, a={a})"]["avg"]) for a in SWEEP_A]},
+                 "nDCG@10 (macro avg)", out / "ndcg-vs-a.png")
     meta = json.loads((side / "meta.json").read_text())["xqg"]
-    report = [f"# pyserini_xqg demo: built-in sample, {SPLIT} split\n",
-              f"{len(corpus)} English passages; {len(native)} queries in {len(langs)} languages "
-              f"({', '.join(langs)}); encoder {model}. xQG folds in {meta['queries']} hand-written reference "
-              f"queries ({meta['n_per_passage']['min']} per passage, all languages), not model output.\n"]
-    for measure in DEFAULT_MEASURES:
-        report.append(markdown(results, measure))
-    write_text_atomic(out / "report.md", "\n".join(report))
-    write_json(results, DEFAULT_MEASURES, out / "results.json")
-    log("\n" + markdown(results, "R@2kt") + "\n" + markdown(results, "nDCG@10"))
-    log(f"runs, results.json and report.md in {out} ({time.time() - started:.0f} s)")
+    text = [f"# pyserini_xqg demo: built-in sample, {SPLIT} split\n",
+            f"{len(corpus)} English passages; {len(native)} queries in {len(langs)} languages "
+            f"({', '.join(langs)}); encoder {model}. xQG folds in {meta['queries']} hand-written reference "
+            f"queries ({meta['n_per_passage']['min']} per passage, all languages), not model output.\n",
+            (out / "results.md").read_text(encoding="utf-8"),
+            "\n![nDCG@10 per language](ndcg-by-language.png)\n\n![nDCG@10 against a](ndcg-vs-a.png)\n"]
+    write_text_atomic(out / "report.md", "\n".join(text))
+    log("\n" + report.markdown(results, "R@2kt", cells["R@2kt"]) + "\n" + report.markdown(results, "nDCG@10", cells["nDCG@10"]))
+    log(f"runs, results (md, csv, tex, json, per-query), plots and report.md in {out} ({time.time() - started:.0f} s)")
     return json.loads((out / "results.json").read_text())

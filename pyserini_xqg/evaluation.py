@@ -1,7 +1,6 @@
-"""Per-language evaluation of runs: measures x languages, macro-averaged, as markdown and JSON."""
+"""Per-language evaluation of runs: measures x languages, per query, macro-averaged (tables: ``report``)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -65,20 +64,3 @@ def evaluate(runs: Mapping[str, Run], qid_lang: Mapping[str, str], qrels_path: s
                 scores[m] = metrics.run_recall_at_kt(run, answers, texts, k)
         results.per_query[system] = {m: {q: v for q, v in s.items() if q in qid_lang} for m, s in scores.items()}
     return results
-
-
-def markdown(results: Results, measure: str, digits: int = 3) -> str:
-    """One measure as a markdown table: a row per system, a column per language, then the average."""
-    table = results.table(measure)
-    langs = list(dict.fromkeys(lang for row in table.values() for lang in row if lang != "avg"))
-    head = f"| {measure} | " + " | ".join(langs) + " | avg |\n|---|" + "---:|" * (len(langs) + 1) + "\n"
-    rows = "".join(
-        f"| {system} | " + " | ".join(f"{row.get(lang, float('nan')):.{digits}f}" for lang in langs)
-        + f" | {row['avg']:.{digits}f} |\n" for system, row in table.items())
-    return head + rows
-
-
-def write_json(results: Results, measures, path: str | Path) -> None:
-    from .data import write_text_atomic
-
-    write_text_atomic(path, json.dumps(results.to_json(measures), indent=1, ensure_ascii=False) + "\n")

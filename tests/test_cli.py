@@ -35,10 +35,17 @@ def test_index_search_evaluate(mini_corpus, tmp_path, capsys, e5_dir):
     capsys.readouterr()
     assert main(["evaluate", "--run", f"bm25={tmp_path / 'bm25.trec'}", f"dense={tmp_path / 'dense.trec'}",
                  "--qrels", str(qrels), "--answers", str(answers), "--corpus", str(mini_corpus),
-                 "--output", str(tmp_path / "eval.json")]) == 0
+                 "--baseline", "bm25", "--output", str(tmp_path / "eval")]) == 0
     out = capsys.readouterr().out
     assert "| bm25 | 1.000 | 1.000 |" in out and "| nDCG@10 | en | avg |" in out
-    assert json.loads((tmp_path / "eval.json").read_text())["measures"]["MRR@10"]["dense"]["en"] == 1.0
+    results = json.loads((tmp_path / "eval" / "results.json").read_text())
+    assert results["measures"]["MRR@10"]["dense"]["en"] == 1.0
+    assert results["significance"]["baseline"] == "bm25"
+    for name in ("results.md", "results.csv", "results.tex", "per-query.tsv"):
+        assert (tmp_path / "eval" / name).stat().st_size > 0
+    assert main(["fuse", "--run", str(tmp_path / "bm25.trec"), str(tmp_path / "dense.trec"),
+                 "--output", str(tmp_path / "fused.trec"), "--hits", "3"]) == 0
+    assert read_run(tmp_path / "fused.trec")["q1"][0][0] == "d3"
 
 
 def test_bad_input_exits_2_with_file_and_line(tmp_path, capsys):
@@ -56,13 +63,20 @@ def test_demo_on_the_sample(tmp_path, e5_dir):
     results = run_demo(tmp_path / "demo", log=lambda *a: None)
     table = results["measures"]["R@2kt"]
     assert set(table) == {"bm25 (native)", "bm25 (translate-test)", "dense", "dense+xQG (sum, a=0.01)",
-                          *(f"dense+xQG (mean, a={a})" for a in (0.1, 0.2, 0.3, 0.5))}
+                          *(f"dense+xQG (mean, a={a})" for a in (0.1, 0.2, 0.3, 0.5)),
+                          "bm25+dense (RRF)", "bm25+xQG (RRF)", "bm25+dense (HybridSearcher)",
+                          "bm25+xQG (HybridSearcher)"}
     for row in table.values():
         assert set(Sample().languages) | {"avg"} == set(row)
     # the multilingual dense retriever must beat lexical matching of native queries against English passages
     assert results["measures"]["nDCG@10"]["dense"]["avg"] > results["measures"]["nDCG@10"]["bm25 (native)"]["avg"]
     assert (tmp_path / "demo" / "report.md").exists()
-    assert len(list((tmp_path / "demo" / "runs").glob("*.trec"))) == 8
+    assert len(list((tmp_path / "demo" / "runs").glob("*.trec"))) == 12
+    assert results["significance"]["baseline"] == "dense"
+    report = (tmp_path / "demo" / "report.md").read_text()
+    assert "▼" in report and "ndcg-by-language.png" in report
+    for name in ("ndcg-by-language.png", "ndcg-vs-a.png", "results.csv", "results.tex", "per-query.tsv"):
+        assert (tmp_path / "demo" / name).exists()
     meta = json.loads((tmp_path / "demo" / "indexes" / "xqg-sum" / "meta.json").read_text())["xqg"]
     assert meta["n_per_passage"] == {"min": 24, "max": 24, "mean": 24.0}  # 2 hand-written queries x 12 languages
     assert meta["generator"][0]["backend"] == "hand-written"
