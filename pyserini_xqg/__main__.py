@@ -18,6 +18,7 @@ COMMANDS = {
     "search": "search a BM25 or dense index with topics and write a TREC run",
     "evaluate": "score runs per language (R@kt, trec_eval measures) with paired tests against a baseline",
     "fuse": "fuse run files: reciprocal rank fusion or normalised score interpolation",
+    "reproduce": "run a reproduction matrix (resources/reproductions/NAME.yaml) and check expected scores",
     "pyserini": "run one of Pyserini's own tools (python -m pyserini.MODULE) with Java 21 set up",
 }
 
@@ -112,6 +113,11 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--a", type=float, help="weight of generated queries (side-by-side xQG indexes)")
     q.add_argument("--batch-size", type=int, default=32)
     q.add_argument("--cache-dir")
+
+    r = cmd["reproduce"]
+    r.add_argument("matrix", help="xor-tydi, sample, or a YAML path")
+    r.add_argument("--data", help="folder with the matrix's official data files")
+    r.add_argument("--output", default="runs/reproduce", help="work folder (default runs/reproduce)")
 
     cmd["pyserini"].add_argument("module", help="e.g. search.faiss")
     cmd["pyserini"].add_argument("args", nargs=argparse.REMAINDER)
@@ -222,6 +228,12 @@ def _encode_queries(args) -> None:
 
     print(write_encoded_queries(args.index, load_topics(args.topics), args.output, args.a,
                                 batch_size=args.batch_size, cache_dir=args.cache_dir))
+
+
+def _reproduce(args) -> int:
+    from .reproduce import run_matrix
+
+    return 0 if run_matrix(args.matrix, args.data, args.output)["ok"] else 1
 
 
 def _pyserini(args) -> None:

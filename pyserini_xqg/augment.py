@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import warnings
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -87,35 +88,58 @@ def combine(p: np.ndarray, q_sum: np.ndarray, counts: np.ndarray, a: float, agg:
     return ((1 - a) * p + a * m).astype(np.float32)
 
 
-def build_index(corpus: str | os.PathLike, generated: str | os.PathLike, index: str | os.PathLike,
-                embedder: Embedder, a: float = 0.01, agg: str = "sum", layout: str = "fused",
-                langs: list[str] | None = None, progress: bool = True) -> Path:
-    """An xQG index of ``corpus`` augmented with the queries in ``generated``."""
+@dataclass(frozen=True)
+class Variant:
+    """One xQG index to build: where, and how the generated queries are folded in."""
+
+    index: str | os.PathLike
+    a: float = 0.01
+    agg: str = "sum"
+    layout: str = "fused"
+
+    def check(self) -> None:
+        if self.agg not in AGGREGATIONS or self.layout not in LAYOUTS:
+            raise ValueError(f"agg must be one of {AGGREGATIONS} and layout one of {LAYOUTS}")
+        if not 0 <= self.a <= 1:
+            raise ValueError(f"a must be in [0, 1], not {self.a}")
+
+
+def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, variants: list[Variant],
+                  embedder: Embedder, langs: list[str] | None = None, progress: bool = True) -> list[Path]:
+    """xQG indexes of ``corpus``, one per variant, from one pass over the generated queries."""
     from . import dense
 
-    if agg not in AGGREGATIONS or layout not in LAYOUTS:
-        raise ValueError(f"agg must be one of {AGGREGATIONS} and layout one of {LAYOUTS}")
-    if not 0 <= a <= 1:
-        raise ValueError(f"a must be in [0, 1], not {a}")
-    Path(index).parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{Path(index).name}-queries-", dir=Path(index).parent))
+    for v in variants:
+        v.check()
+    first = Path(variants[0].index)
+    first.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{first.name}-queries-", dir=first.parent))
     try:
         rows = {p.docid: i for i, p in enumerate(iter_corpus(corpus))}
         q_sum, counts, summary = accumulate(generated, rows, embedder, work, langs, progress)
         n = summary["n_per_passage"]
-        if agg == "sum" and n["min"] != n["max"]:
+        if any(v.agg == "sum" for v in variants) and n["min"] != n["max"]:
             warnings.warn(f"passages have {n['min']}-{n['max']} generated queries: with agg=sum, passages with "
                           "more queries get larger vectors; consider agg=mean", stacklevel=2)
+        built = []
+        for v in variants:
+            def transform(p: np.ndarray, start: int, v=v) -> np.ndarray:
+                end = start + len(p)
+                return combine(p, np.asarray(q_sum[start:end]), counts[start:end], v.a, v.agg, v.layout)
 
-        def transform(p: np.ndarray, start: int) -> np.ndarray:
-            end = start + len(p)
-            return combine(p, np.asarray(q_sum[start:end]), counts[start:end], a, agg, layout)
-
-        dimension = embedder.dimension * (2 if layout == "side-by-side" else 1)
-        meta = {"xqg": {"a": a, "agg": agg, "layout": layout, **summary}}
-        return dense.build_index(corpus, index, embedder, progress, meta, transform, dimension)
+            dimension = embedder.dimension * (2 if v.layout == "side-by-side" else 1)
+            meta = {"xqg": {"a": v.a, "agg": v.agg, "layout": v.layout, **summary}}
+            built.append(dense.build_index(corpus, v.index, embedder, progress, meta, transform, dimension))
+        return built
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def build_index(corpus: str | os.PathLike, generated: str | os.PathLike, index: str | os.PathLike,
+                embedder: Embedder, a: float = 0.01, agg: str = "sum", layout: str = "fused",
+                langs: list[str] | None = None, progress: bool = True) -> Path:
+    """An xQG index of ``corpus`` augmented with the queries in ``generated``."""
+    return build_indexes(corpus, generated, [Variant(index, a, agg, layout)], embedder, langs, progress)[0]
 
 
 class SideBySideQueryEncoder(QueryEncoder):

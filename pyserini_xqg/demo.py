@@ -37,9 +37,9 @@ def run_demo(output: str | Path = "runs/demo", model: str = models.BUILTIN_MODEL
     log("[3/5] indexes: Lucene BM25 (English analyzer), dense, dense+xQG (fused sum; side-by-side mean)")
     bm25_index = sparse.build_index(sample.corpus, out / "indexes" / "bm25")
     dense_index = dense.build_index(sample.corpus, out / "indexes" / "dense", embedder)
-    fused = augment.build_index(sample.corpus, queries, out / "indexes" / "xqg-sum", embedder, PAPER_A, "sum")
-    side = augment.build_index(sample.corpus, queries, out / "indexes" / "xqg-mean-side-by-side", embedder,
-                               agg="mean", layout="side-by-side")
+    fused, side = augment.build_indexes(sample.corpus, queries, [
+        augment.Variant(out / "indexes" / "xqg-sum", PAPER_A, "sum"),
+        augment.Variant(out / "indexes" / "xqg-mean-side-by-side", agg="mean", layout="side-by-side")], embedder)
 
     log(f"[4/5] search: {len(langs)} languages")
     native = {q: t for lang in langs for q, t in load_topics(sample.topics(SPLIT, lang)).items()}
