@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -59,6 +62,13 @@ def _json(path: Path, number: int, line: str) -> dict:
     if not isinstance(obj, dict):
         raise DataError(path, number, "expected a JSON object")
     return obj
+
+
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for every non-empty line of a JSONL file; errors name file and line."""
+    path = Path(path)
+    for number, line in _lines(path):
+        yield number, _json(path, number, line)
 
 
 def _field(obj: dict, names: tuple[str, ...], path: Path, number: int, what: str) -> str:
@@ -173,6 +183,21 @@ def check_language(code: str, path: str | os.PathLike | None = None, line: int |
         raise DataError(path or "<argument>", line,
                         f"unknown language code {code!r}; known: {', '.join(sorted(LANGUAGES))}")
     return code
+
+
+@contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """A fresh folder beside ``path`` that replaces ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+    try:
+        yield work
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(work, path)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

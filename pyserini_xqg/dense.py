@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
-import tempfile
 from importlib import metadata
 from itertools import islice
 from pathlib import Path
@@ -20,7 +18,7 @@ import faiss
 import numpy as np
 
 from . import jvm
-from .data import iter_corpus, write_text_atomic
+from .data import atomic_dir, iter_corpus, write_text_atomic
 from .encoders import Embedder, PassageEncoder, QueryEncoder
 
 CHUNK = 2048  # passages read, encoded and added per step: memory stays flat with corpus size
@@ -49,10 +47,7 @@ def build_index(corpus: str | os.PathLike, index: str | os.PathLike, embedder: E
     from tqdm import tqdm
 
     encoder = PassageEncoder(embedder=embedder)
-    index = Path(index)
-    index.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{index.name}-", dir=index.parent))
-    try:
+    with atomic_dir(index) as work:
         flat = faiss.IndexFlatIP(dimension or embedder.dimension)
         passages = iter_corpus(corpus)
         bar = tqdm(desc="encode passages", unit="passage", disable=not progress)
@@ -69,12 +64,7 @@ def build_index(corpus: str | os.PathLike, index: str | os.PathLike, embedder: E
         meta = {"encoder": embedder.describe(), "index_type": "IndexFlatIP", "dimension": flat.d,
                 "passages": flat.ntotal, "corpus": str(corpus), "versions": versions(), **(extra_meta or {})}
         write_text_atomic(work / "meta.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-        if index.exists():
-            shutil.rmtree(index)
-        os.replace(work, index)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return index
+    return Path(index)
 
 
 def read_meta(index: str | os.PathLike) -> dict:

@@ -23,7 +23,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Iterator
 
-from .data import DataError, Passage, check_language, iter_corpus, nfc
+from .data import DataError, Passage, check_language, iter_corpus, iter_jsonl, nfc
 from .journal import Journal
 from .languages import LANGUAGES
 
@@ -127,35 +127,25 @@ def sample_top_k(model, inputs: dict, n: int, top_k: int, max_new_tokens: int):
 
 def read_generated(path: str | os.PathLike, langs: list[str] | None = None) -> Iterator[dict]:
     """Stream generated queries as plugin records, from the plugin's format or the released shape."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(path, None, "file not found")
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(path, number, f"malformed JSON ({err.msg})") from err
-            if "generated_queries" in obj:  # released shape: all languages of one passage
-                docid = str(obj.get("docid", obj.get("id", "")))
-                groups = obj["generated_queries"]
-                if not docid or not isinstance(groups, dict):
-                    raise DataError(path, number, "expected docid and generated_queries: {lang: [queries]}")
-                provenance = {"backend": "file", "source": str(path), "format": "released"}
-                items = groups.items()
-            elif {"docid", "lang", "queries"} <= obj.keys():
-                docid, items, provenance = str(obj["docid"]), [(obj["lang"], obj["queries"])], obj.get("provenance", {})
-            else:
-                raise DataError(path, number, "expected {docid, lang, queries} or {docid, generated_queries}")
-            for lang, queries in items:
-                check_language(lang, path, number)
-                if not isinstance(queries, list) or not all(isinstance(q, str) for q in queries):
-                    raise DataError(path, number, f"queries for {lang!r} must be a list of strings")
-                if langs is None or lang in langs:
-                    yield {"docid": docid, "lang": lang, "queries": [nfc(q).strip() for q in queries if q.strip()],
-                           "provenance": provenance}
+    for number, obj in iter_jsonl(path):
+        if "generated_queries" in obj:  # released shape: all languages of one passage
+            docid = str(obj.get("docid", obj.get("id", "")))
+            groups = obj["generated_queries"]
+            if not docid or not isinstance(groups, dict):
+                raise DataError(path, number, "expected docid and generated_queries: {lang: [queries]}")
+            provenance = {"backend": "file", "source": str(path), "format": "released"}
+            items = groups.items()
+        elif {"docid", "lang", "queries"} <= obj.keys():
+            docid, items, provenance = str(obj["docid"]), [(obj["lang"], obj["queries"])], obj.get("provenance", {})
+        else:
+            raise DataError(path, number, "expected {docid, lang, queries} or {docid, generated_queries}")
+        for lang, queries in items:
+            check_language(lang, path, number)
+            if not isinstance(queries, list) or not all(isinstance(q, str) for q in queries):
+                raise DataError(path, number, f"queries for {lang!r} must be a list of strings")
+            if langs is None or lang in langs:
+                yield {"docid": docid, "lang": lang, "queries": [nfc(q).strip() for q in queries if q.strip()],
+                       "provenance": provenance}
 
 
 def run(corpus: str | os.PathLike, output: str | os.PathLike, generator: str, langs: list[str],

@@ -148,8 +148,7 @@ def prepare(cache: str | os.PathLike | None = None, force: bool = False) -> Path
     version and source checksum is reused. The folder is written beside its final
     place and renamed, so a crash never leaves half a model behind.
     """
-    import shutil
-    import tempfile
+    from .data import atomic_dir
 
     out = builtin_model_dir(cache)
     q4_path, tok_path = _sources()
@@ -180,9 +179,7 @@ def prepare(cache: str | os.PathLike | None = None, force: bool = False) -> Path
         raise RuntimeError(f"weight mismatch: missing {missing}, unexpected {unexpected}")
     tokenizer = XLMRobertaTokenizerFast(tokenizer_file=str(tok_path), model_max_length=q4.max_positions)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-e5-", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         with torch.no_grad():
             model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
@@ -195,10 +192,4 @@ def prepare(cache: str | os.PathLike | None = None, force: bool = False) -> Path
             "files": files,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out

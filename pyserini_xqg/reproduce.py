@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from .data import DataError, load_answers, load_corpus, write_text_atomic
+from .data import DataError, iter_jsonl, load_answers, load_corpus, write_text_atomic
 from .evaluation import evaluate
 from .languages import RESOURCES
 from .runs import read_run
@@ -36,19 +36,13 @@ def load_matrix(name_or_path: str) -> dict:
 
 def split_xor_tydi(path: str | Path, work: Path, languages: list[str]) -> None:
     """XOR-TyDi's ``{id, lang, question, answers}`` JSONL -> topics/<lang>.tsv and answers.jsonl in ``work``."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(path, None, "file not found")
     topics = {lang: [] for lang in languages}
     answers = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for number, obj in iter_jsonl(path):
         try:
-            obj = json.loads(line)
             qid, lang, question, gold = obj["id"], obj["lang"], obj["question"], obj["answers"]
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise DataError(path, number, f"expected XOR-TyDi JSON with id, lang, question, answers ({err})") from err
+        except KeyError as err:
+            raise DataError(path, number, f"expected XOR-TyDi JSON with id, lang, question, answers (no {err})") from err
         if lang in topics:
             topics[lang].append(f"{qid}\t{' '.join(question.split())}\n")
             answers.append(json.dumps({"qid": qid, "lang": lang, "answers": gold}, ensure_ascii=False) + "\n")

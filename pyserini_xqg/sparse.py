@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from . import jvm
-from .data import iter_corpus, write_text_atomic
+from .data import atomic_dir, iter_corpus, write_text_atomic
 
 META = "xqg-bm25.json"  # beside Lucene's files: the analyzer language the index was built with
 
@@ -23,28 +23,18 @@ def build_index(corpus: str | os.PathLike, index: str | os.PathLike, language: s
     jvm.start()
     from jnius import autoclass
 
-    index = Path(index)
-    index.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{index.name}-", dir=index.parent))
-    try:
-        docs = work / "docs"
-        docs.mkdir()
-        with open(docs / "corpus.jsonl", "w", encoding="utf-8") as f:
+    with atomic_dir(index) as out, tempfile.TemporaryDirectory(dir=Path(index).parent) as docs:
+        with open(Path(docs) / "corpus.jsonl", "w", encoding="utf-8") as f:
             for p in iter_corpus(corpus):
                 contents = f"{p.title}\n{p.text}" if p.title else p.text
                 f.write(json.dumps({"id": p.docid, "contents": contents}, ensure_ascii=False) + "\n")
-        out = work / "index"
-        args = ["-collection", "JsonCollection", "-input", str(docs), "-index", str(out),
+        shutil.rmtree(out)  # Anserini creates the index folder itself
+        args = ["-collection", "JsonCollection", "-input", docs, "-index", str(out),
                 "-generator", "DefaultLuceneDocumentGenerator", "-threads", str(threads),
                 "-storePositions", "-storeDocvectors", "-storeRaw", "-language", language, "-quiet"]
         autoclass("io.anserini.index.IndexCollection").main(args)
         write_text_atomic(out / META, json.dumps({"language": language, "corpus": str(corpus)}) + "\n")
-        if index.exists():
-            shutil.rmtree(index)
-        os.replace(out, index)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return index
+    return Path(index)
 
 
 def searcher(index: str | os.PathLike, k1: float = 0.9, b: float = 0.4):

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .data import DataError, Passage, check_language, load_corpus, load_qrels, load_topics, nfc
+from .data import (DataError, Passage, atomic_dir, check_language, iter_jsonl, load_corpus, load_qrels, load_topics,
+                   nfc)
 from .generate import PROMPT, prompt
 
 
@@ -54,17 +53,8 @@ def sample_pairs(split: str = "train") -> list[Pair]:
 
 def file_pairs(path: str | os.PathLike) -> list[Pair]:
     """(passage, language, question) from an XOR-TyDi / DPR-style JSONL training file."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(path, None, "file not found")
     pairs = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(path, number, f"malformed JSON ({err.msg})") from err
+    for number, obj in iter_jsonl(path):
         question = obj.get("question", obj.get("query"))
         positives = obj.get("positive_ctxs", obj.get("positive_passages"))
         if not isinstance(question, str) or not question.strip() or "lang" not in obj or not isinstance(positives, list):
@@ -109,16 +99,8 @@ def train(args: TrainingArgs, progress: bool = True) -> dict:
         optimizer.zero_grad()
         losses.append(loss.detach().item())
     log = {"args": asdict(args), "pairs": len(pairs), "loss": losses}
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with atomic_dir(args.output) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "training.json").write_text(json.dumps(log, indent=1) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return log
