@@ -18,6 +18,7 @@ COMMANDS = {
     "search": "search a BM25 or dense index with topics and write a TREC run",
     "evaluate": "score runs per language (R@kt, trec_eval measures) with paired tests against a baseline",
     "fuse": "fuse run files: reciprocal rank fusion or normalised score interpolation",
+    "attack": "perturb topics (character, orthographic, word level, or from a file): same qids, seeded",
     "reproduce": "run a reproduction matrix (resources/reproductions/NAME.yaml) and check expected scores",
     "pyserini": "run one of Pyserini's own tools (python -m pyserini.MODULE) with Java 21 set up",
 }
@@ -113,6 +114,14 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--a", type=float, help="weight of generated queries (side-by-side xQG indexes)")
     q.add_argument("--batch-size", type=int, default=32)
     q.add_argument("--cache-dir")
+
+    k = cmd["attack"]
+    k.add_argument("--topics", required=True)
+    k.add_argument("--lang", required=True, help="the topics' language (ISO 639-1): decides what applies")
+    k.add_argument("--attack", required=True, help="an attack name (see pyserini_xqg.attacks) or file:PATH")
+    k.add_argument("--rate", type=float, default=0.1, help="share of graphemes or words edited (default 0.1)")
+    k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--output", required=True, help="perturbed topics TSV; provenance goes to OUTPUT.provenance.jsonl")
 
     r = cmd["reproduce"]
     r.add_argument("matrix", help="xor-tydi, sample, or a YAML path")
@@ -228,6 +237,19 @@ def _encode_queries(args) -> None:
 
     print(write_encoded_queries(args.index, load_topics(args.topics), args.output, args.a,
                                 batch_size=args.batch_size, cache_dir=args.cache_dir))
+
+
+def _attack(args) -> None:
+    import json
+
+    from .attacks import attack_topics
+    from .data import load_topics, write_text_atomic
+
+    topics, provenance = attack_topics(load_topics(args.topics), args.lang, args.attack, args.rate, args.seed)
+    write_text_atomic(args.output, "".join(f"{q}\t{t}\n" for q, t in topics.items()))
+    write_text_atomic(f"{args.output}.provenance.jsonl",
+                      "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in provenance))
+    print(args.output)
 
 
 def _reproduce(args) -> int:

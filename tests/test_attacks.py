@@ -1,0 +1,110 @@
+"""Attacks: script preserved, rate respected, deterministic by seed, clear refusal where they do not apply."""
+import unicodedata
+
+import pytest
+
+from pyserini_xqg.attacks import ATTACKS, NotApplicable, attack_topics, graphemes
+from pyserini_xqg.data import load_topics
+from pyserini_xqg.sample import Sample
+
+from .conftest import write
+
+SAMPLE = Sample()
+
+
+def topics(lang, n=20):
+    return dict(list(load_topics(SAMPLE.topics("dev", lang)).items())[:n])
+
+
+def scripts_of(text):
+    return {unicodedata.name(c).split()[0] for c in text if c.isalpha()}
+
+
+@pytest.mark.parametrize("attack", ["char-insert", "char-delete", "char-substitute", "char-swap", "keyboard-typo"])
+@pytest.mark.parametrize("lang", ["ar", "ru", "te", "bn"])
+def test_character_attacks_keep_the_script_and_are_deterministic(attack, lang):
+    clean = topics(lang)
+    out, prov = attack_topics(clean, lang, attack, rate=0.1, seed=3)
+    assert list(out) == list(clean)
+    assert out == attack_topics(clean, lang, attack, rate=0.1, seed=3)[0]
+    assert out != attack_topics(clean, lang, attack, rate=0.1, seed=4)[0]
+    for qid, text in out.items():
+        assert scripts_of(text) <= scripts_of(clean[qid]) | {"LATIN"}  # Latin names in the query may stay
+        # combining marks never end up without a base letter
+        assert not any(unicodedata.combining(g[0]) for g in graphemes(text))
+    assert sum(p["edit_distance"] > 0 for p in prov) >= len(prov) * 0.8
+
+
+def test_rate_sets_the_number_of_edits():
+    clean = topics("sw")
+    letters = {q: sum(g[0].isalpha() for g in graphemes(t)) for q, t in clean.items()}
+    for rate in (0.05, 0.2):
+        _, prov = attack_topics(clean, "sw", "char-substitute", rate=rate, seed=0)
+        for p in prov:
+            assert p["edit_distance"] <= max(1, round(letters[p["qid"]] * rate))
+    low = sum(p["edit_distance"] for p in attack_topics(clean, "sw", "char-delete", rate=0.05)[1])
+    high = sum(p["edit_distance"] for p in attack_topics(clean, "sw", "char-delete", rate=0.3)[1])
+    assert high > 3 * low
+
+
+def test_combining_marks_stay_with_their_base_in_yoruba():
+    out, _ = attack_topics({"q": "Ọ̀yọ́ ni ìlú ńlá"}, "yo", "char-swap", rate=0.5, seed=1)
+    assert sorted(graphemes(out["q"])) == sorted(graphemes("Ọ̀yọ́ ni ìlú ńlá"))
+
+
+def test_orthographic_attacks():
+    out, _ = attack_topics(topics("yo", 5), "yo", "strip-marks")
+    assert all(not any(unicodedata.combining(c) for c in unicodedata.normalize("NFD", t)) for t in out.values())
+    out, _ = attack_topics(topics("bn", 5), "bn", "strip-marks")
+    assert all("\u09be" not in t and "\u09bf" not in t for t in out.values())  # vowel signs ā, i gone
+    out, _ = attack_topics(topics("ko", 5), "ko", "nfd")
+    assert all(t != unicodedata.normalize("NFC", t) for t in out.values())   # Hangul decomposed to jamo
+    out, _ = attack_topics(topics("te", 5), "te", "romanize")
+    assert all(t.isascii() for t in out.values())
+
+
+def test_word_attacks():
+    clean = topics("sw")
+    shuffled, _ = attack_topics(clean, "sw", "word-shuffle", rate=0.2)
+    assert all(sorted(shuffled[q].split()) == sorted(clean[q].split()) for q in clean)
+    dropped, _ = attack_topics(clean, "sw", "word-drop", rate=0.2)
+    assert all(0 < len(dropped[q].split()) < len(clean[q].split()) for q in clean)
+
+
+@pytest.mark.parametrize("attack, lang, reason", [
+    ("word-drop", "ja", "not separated by spaces"),
+    ("romanize", "sw", "already written in Latin script"),
+    ("strip-marks", "am", "no separable diacritics"),
+    ("keyboard-typo", "ja", "no keyboard layout"),
+])
+def test_refuses_where_it_does_not_apply(attack, lang, reason):
+    with pytest.raises(NotApplicable, match=reason):
+        attack_topics({"q": "anything"}, lang, attack)
+
+
+def test_file_variants_and_errors(tmp_path):
+    variants = write(tmp_path / "v.tsv", "q1\tMto Nile uko wapi?\nq2\tZiwa refu?\n")
+    out, prov = attack_topics({"q1": "Nile iko wapi?", "q2": "Ziwa gani?"}, "sw", f"file:{variants}")
+    assert out == {"q1": "Mto Nile uko wapi?", "q2": "Ziwa refu?"} and prov[0]["attack"] == "file"
+    with pytest.raises(Exception, match="no variant for 1 queries"):
+        attack_topics({"q3": "x"}, "sw", f"file:{variants}")
+    with pytest.raises(ValueError, match="unknown attack"):
+        attack_topics({"q": "x"}, "sw", "nope")
+    assert set(ATTACKS) >= {"char-insert", "keyboard-typo", "strip-marks", "romanize", "word-shuffle"}
+
+
+def test_attack_cli(tmp_path, capsys):
+    import json
+
+    from pyserini_xqg.__main__ import main
+
+    out = tmp_path / "ar.typo.tsv"
+    assert main(["attack", "--topics", str(SAMPLE.topics("dev", "ar")), "--lang", "ar", "--attack", "keyboard-typo",
+                 "--rate", "0.1", "--seed", "7", "--output", str(out)]) == 0
+    attacked = load_topics(out)
+    assert list(attacked) == list(load_topics(SAMPLE.topics("dev", "ar")))
+    prov = [json.loads(line) for line in open(f"{out}.provenance.jsonl")]
+    assert prov[0]["params"] == {"rate": 0.1, "seed": 7, "level": "character"}
+    assert main(["attack", "--topics", str(SAMPLE.topics("dev", "ja")), "--lang", "ja", "--attack", "word-drop",
+                 "--output", str(tmp_path / "x.tsv")]) == 2
+    assert "does not apply to Japanese" in capsys.readouterr().err
