@@ -13,6 +13,7 @@ COMMANDS = {
     "index": "build a Lucene BM25 index of a corpus (Anserini language analyzers)",
     "generate": "generate (hf:MODEL) or import (file:PATH) cross-lingual queries for every passage",
     "train-generator": "fine-tune a seq2seq query generator on (passage, language, question) pairs",
+    "train-encoder": "fine-tune a dense retriever contrastively (in-batch + BM25 hard negatives), Tevatron-style",
     "encode": "encode a corpus into a dense FAISS index (optionally xQG-augmented) that Pyserini loads",
     "encode-queries": "pre-encode topics for Pyserini's own search CLI (--encoded-queries)",
     "search": "search a BM25 or dense index with topics and write a TREC run",
@@ -96,6 +97,17 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--learning-rate", type=float, default=3e-4)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="cpu")
+
+    te = cmd["train-encoder"]
+    te.add_argument("--model", default=None, help="encoder to start from (default: the built-in mE5-small)")
+    te.add_argument("--output", required=True, help="folder for the fine-tuned model")
+    te.add_argument("--train", default="sample", help="'sample' (the built-in train split) or a DPR/XOR-TyDi JSONL")
+    te.add_argument("--steps", type=int, default=60)
+    te.add_argument("--batch-size", type=int, default=8)
+    te.add_argument("--learning-rate", type=float, default=2e-5)
+    te.add_argument("--temperature", type=float, default=0.05)
+    te.add_argument("--seed", type=int, default=0)
+    te.add_argument("--device", default="cpu")
 
     cmd["encode"].add_argument("--corpus", required=True)
     cmd["encode"].add_argument("--index", required=True)
@@ -217,6 +229,15 @@ def _train_generator(args) -> None:
     log = train(TrainingArgs(args.model, args.output, args.train, args.steps, args.batch_size, args.learning_rate,
                              seed=args.seed, device=args.device))
     print(f"{args.output}: {log['pairs']} pairs, loss {log['loss'][0]:.3f} -> {log['loss'][-1]:.3f}")
+
+
+def _train_encoder(args) -> None:
+    from .models import BUILTIN_MODEL
+    from .train_encoder import EncoderTraining, train
+
+    log = train(EncoderTraining(args.model or BUILTIN_MODEL, args.output, args.train, args.steps, args.batch_size,
+                                args.learning_rate, args.temperature, seed=args.seed, device=args.device))
+    print(f"{args.output}: {log['examples']} examples, loss {log['loss'][0]:.3f} -> {log['loss'][-1]:.3f}")
 
 
 def _encode(args) -> None:

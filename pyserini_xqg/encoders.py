@@ -43,8 +43,21 @@ KNOWN_RECIPES = {
 }
 
 
+RECIPE_FILE = "pyserini_xqg_recipe.json"  # in a model folder: the recipe it was trained with
+
+
 def default_recipe(model: str) -> Recipe:
-    """The recipe a model was trained with where we know it, else CLS pooling without prefixes."""
+    """The recipe a model was trained with where we know it, else CLS pooling without prefixes.
+
+    Known hub names come from ``KNOWN_RECIPES``; a local folder may carry its own
+    ``pyserini_xqg_recipe.json`` (``train-encoder`` writes one).
+    """
+    import json
+    from pathlib import Path
+
+    saved = Path(model) / RECIPE_FILE
+    if saved.is_file():
+        return Recipe(**json.loads(saved.read_text()))
     return KNOWN_RECIPES.get(model, Recipe())
 
 
@@ -113,6 +126,7 @@ class Embedder:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
+        max_length = min(max_length, self.tokenizer.model_max_length)  # never past the model's positions
         ids = self.tokenizer(list(texts), truncation=True, max_length=max_length,
                              add_special_tokens=True)["input_ids"]
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
@@ -125,17 +139,20 @@ class Embedder:
             for batch in batches:
                 enc = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
                 enc = {k: v.to(self.device) for k, v in enc.items()}
-                hidden = self.model(**enc).last_hidden_state
-                if self.recipe.pooling == "cls":
-                    vec = hidden[:, 0]
-                else:
-                    mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                    vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-                vec = vec.float()
-                if self.recipe.l2_norm:
-                    vec = torch.nn.functional.normalize(vec, dim=-1)
+                vec = pool(self.model(**enc).last_hidden_state, enc["attention_mask"], self.recipe)
                 out[batch] = vec.cpu().numpy()
         return out
+
+
+def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, recipe: Recipe) -> torch.Tensor:
+    """Token states -> one float32 vector per text: CLS or mean pooling, then optional L2 norm."""
+    if recipe.pooling == "cls":
+        vec = hidden[:, 0]
+    else:
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+    vec = vec.float()
+    return torch.nn.functional.normalize(vec, dim=-1) if recipe.l2_norm else vec
 
 
 def passage_text(text: str, title: str | None = None) -> str:
