@@ -16,7 +16,6 @@ Output: one JSONL record per passage and language,
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from itertools import islice

@@ -121,7 +121,7 @@ def compare_expected(matrix: dict, results, log=print) -> dict:
                 ok &= good
                 rows.append({"system": system["name"], "measure": measure, "language": lang,
                              "measured": round(measured[lang], 4), "expected": exp, "ok": good})
-    log(f"| system | measure | language | measured | expected | |\n|---|---|---|---:|---:|---|")
+    log("| system | measure | language | measured | expected | |\n|---|---|---|---:|---:|---|")
     for r in rows:
         mark = "" if r["expected"] is None else ("OK" if r["ok"] else f"FAIL (tolerance {tolerance})")
         log(f"| {r['system']} | {r['measure']} | {r['language']} | {r['measured']:.4f} | "

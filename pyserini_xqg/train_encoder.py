@@ -11,11 +11,11 @@ the optimiser small. The result is a transformers folder that ``encode`` and ``s
 """
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import asdict, dataclass
 
-from .data import Passage, atomic_dir, iter_jsonl, load_corpus, load_qrels, load_topics, nfc
+from .data import Passage, iter_jsonl, load_corpus, load_qrels, load_topics, nfc
+from .training import ctx_passage, save_model, shuffled_batches
 
 
 @dataclass
@@ -70,9 +70,8 @@ def file_examples(path: str) -> list[Example]:
         if not isinstance(question, str) or not isinstance(positives, list) or not positives:
             raise DataError(path, number, "expected question (or query) and a non-empty positive_ctxs")
         negatives = obj.get("hard_negative_ctxs", obj.get("negative_passages")) or []
-        as_passage = lambda c: Passage(str(c.get("docid", "")), nfc(c["text"]), nfc(c.get("title", "")))  # noqa: E731
         for positive in positives:
-            examples.append((nfc(question), as_passage(positive), as_passage(negatives[0]) if negatives else None))
+            examples.append((nfc(question), ctx_passage(positive), ctx_passage(negatives[0]) if negatives else None))
     return examples
 
 
@@ -103,11 +102,10 @@ def train(args: EncoderTraining, progress: bool = True) -> dict:
                         return_tensors="pt").to(args.device)
         return pool(model(**enc).last_hidden_state, enc["attention_mask"], recipe)
 
-    losses, order = [], []
+    losses = []
+    batches = shuffled_batches(examples, args.batch_size, rng)
     for _ in tqdm(range(args.steps), desc="train-encoder", unit="step", disable=not progress):
-        if len(order) < args.batch_size:
-            order += rng.sample(examples, len(examples))
-        batch, order = order[:args.batch_size], order[args.batch_size:]
+        batch = next(batches)
         passages = [p for _, p, _ in batch] + [n for _, _, n in batch if n is not None]
         q = encode([recipe.query_prefix + query for query, _, _ in batch], recipe.query_max_length)
         p = encode([recipe.passage_prefix + passage_text(x.text, x.title) for x in passages], args.passage_max_length)
@@ -118,9 +116,5 @@ def train(args: EncoderTraining, progress: bool = True) -> dict:
         optimizer.zero_grad()
         losses.append(loss.detach().item())
     log = {"args": asdict(args), "examples": len(examples), "recipe": asdict(recipe), "loss": losses}
-    with atomic_dir(args.output) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        (tmp / "training.json").write_text(json.dumps(log, indent=1) + "\n")
-        (tmp / RECIPE_FILE).write_text(json.dumps(asdict(recipe), indent=1) + "\n")
+    save_model(args.output, model, tokenizer, log, {RECIPE_FILE: asdict(recipe)})
     return log

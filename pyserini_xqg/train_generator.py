@@ -8,15 +8,13 @@ The result is an ordinary model folder that ``generate --generator hf:PATH`` tak
 """
 from __future__ import annotations
 
-import json
 import os
 import random
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-from .data import (DataError, Passage, atomic_dir, check_language, iter_jsonl, load_corpus, load_qrels, load_topics,
-                   nfc)
+from .data import DataError, Passage, check_language, iter_jsonl, load_corpus, load_qrels, load_topics, nfc
 from .generate import PROMPT, prompt
+from .training import ctx_passage, save_model, shuffled_batches
 
 
 @dataclass
@@ -63,8 +61,7 @@ def file_pairs(path: str | os.PathLike) -> list[Pair]:
         for ctx in positives:
             if not isinstance(ctx, dict) or not str(ctx.get("text", "")).strip():
                 raise DataError(path, number, "each positive passage needs a non-empty text")
-            passage = Passage(str(ctx.get("docid", ctx.get("passage_id", ""))), nfc(ctx["text"]), nfc(ctx.get("title", "")))
-            pairs.append((passage, lang, nfc(question).strip()))
+            pairs.append((ctx_passage(ctx), lang, nfc(question).strip()))
     if not pairs:
         raise DataError(path, None, "no training pairs")
     return pairs
@@ -83,11 +80,9 @@ def train(args: TrainingArgs, progress: bool = True) -> dict:
     model = AutoModelForSeq2SeqLM.from_pretrained(args.model).to(args.device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate)
     losses = []
-    order: list[Pair] = []
+    batches = shuffled_batches(pairs, args.batch_size, rng)
     for _ in tqdm(range(args.steps), desc="train-generator", unit="step", disable=not progress):
-        if len(order) < args.batch_size:
-            order += rng.sample(pairs, len(pairs))
-        batch, order = order[:args.batch_size], order[args.batch_size:]
+        batch = next(batches)
         inputs = tokenizer([prompt(args.template, lang, p) for p, lang, _ in batch], padding=True,
                            truncation=True, max_length=args.max_length, return_tensors="pt")
         labels = tokenizer(text_target=[q for _, _, q in batch], padding=True, truncation=True,
@@ -99,8 +94,5 @@ def train(args: TrainingArgs, progress: bool = True) -> dict:
         optimizer.zero_grad()
         losses.append(loss.detach().item())
     log = {"args": asdict(args), "pairs": len(pairs), "loss": losses}
-    with atomic_dir(args.output) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        (tmp / "training.json").write_text(json.dumps(log, indent=1) + "\n")
+    save_model(args.output, model, tokenizer, log)
     return log

@@ -3,7 +3,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 
 from pyserini_xqg.__main__ import COMMANDS, main
 from pyserini_xqg.runs import read_run
