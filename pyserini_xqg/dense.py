@@ -118,7 +118,9 @@ def search(index: str | os.PathLike, topics: dict[str, str], k: int = 100, threa
 
 def search_vectors(index: str | os.PathLike, qids: list[str], vectors: np.ndarray, k: int = 100, threads: int = 2):
     """Like ``search`` for queries already encoded (one row per qid)."""
-    s = searcher(index, QueryEncoder.__new__(QueryEncoder))  # the encoder is never called
+    from pyserini.encode import QueryEncoder as NoEncoder  # Pyserini's base class: vectors come ready-made
+
+    s = searcher(index, NoEncoder())
     results = s.batch_search(np.ascontiguousarray(vectors, dtype=np.float32), qids, k=k, threads=threads)
     return {qid: [(h.docid, float(h.score)) for h in results[qid]] for qid in qids}
 
