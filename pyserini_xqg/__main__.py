@@ -130,7 +130,9 @@ def parser() -> argparse.ArgumentParser:
     k = cmd["attack"]
     k.add_argument("--topics", required=True)
     k.add_argument("--lang", required=True, help="the topics' language (ISO 639-1): decides what applies")
-    k.add_argument("--attack", required=True, help="an attack name (see pyserini_xqg.attacks) or file:PATH")
+    k.add_argument("--attack", required=True, help="an attack name (see pyserini_xqg.attacks), paraphrase:MODEL, "
+                   "backtranslate:FORWARD,BACKWARD or file:PATH")
+    k.add_argument("--template", default="paraphrase: {query}", help="prompt of paraphrase:MODEL")
     k.add_argument("--rate", type=float, default=0.1, help="share of graphemes or words edited (default 0.1)")
     k.add_argument("--seed", type=int, default=0)
     k.add_argument("--output", required=True, help="perturbed topics TSV; provenance goes to OUTPUT.provenance.jsonl")
@@ -266,7 +268,8 @@ def _attack(args) -> None:
     from .attacks import attack_topics
     from .data import load_topics, write_text_atomic
 
-    topics, provenance = attack_topics(load_topics(args.topics), args.lang, args.attack, args.rate, args.seed)
+    topics, provenance = attack_topics(load_topics(args.topics), args.lang, args.attack, args.rate, args.seed,
+                                       args.template)
     write_text_atomic(args.output, "".join(f"{q}\t{t}\n" for q, t in topics.items()))
     write_text_atomic(f"{args.output}.provenance.jsonl",
                       "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in provenance))

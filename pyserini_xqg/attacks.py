@@ -11,6 +11,9 @@ clusters (``regex``'s ``\\X``), so combining marks stay with their base letter.
 - orthographic: ``strip-marks`` (diacritics, Arabic harakat, Indic vowel signs), ``nfd`` /
   ``nfkd`` (Unicode normalisation variants), ``romanize`` (anyascii);
 - word level: ``word-shuffle`` (swaps within a window of 3) and ``word-drop``;
+- model based: ``paraphrase:MODEL`` (any Hugging Face seq2seq model, prompted with
+  ``--template``, default ``paraphrase: {query}``) and ``backtranslate:FORWARD,BACKWARD``
+  (two translation models, into a pivot language and back), greedy decoding, any script;
 - from a file: ``file:PATH`` (qid<TAB>variant, e.g. human paraphrases).
 
 ``rate`` is the share of graphemes (character level) or words (word level) edited, at
@@ -174,13 +177,49 @@ ATTACKS = {a.name: a for a in [
 ]}
 
 
+PARAPHRASE_TEMPLATE = "paraphrase: {query}"
+
+
+def seq2seq(model: str, texts: list[str], max_new_tokens: int = 64, batch_size: int = 16) -> list[str]:
+    """Greedy outputs of a Hugging Face seq2seq model (hub name or local path) for ``texts``."""
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    net = AutoModelForSeq2SeqLM.from_pretrained(model).eval()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(texts), batch_size):
+            enc = tokenizer(texts[i:i + batch_size], padding=True, truncation=True, max_length=256, return_tensors="pt")
+            ids = net.generate(**enc, do_sample=False, num_beams=1, max_new_tokens=max_new_tokens)
+            out += [" ".join(t.split()) for t in tokenizer.batch_decode(ids, skip_special_tokens=True)]
+    return out
+
+
+def model_attack(attack: str, topics: dict[str, str], template: str = PARAPHRASE_TEMPLATE) -> tuple[dict, dict]:
+    """Paraphrase or back-translate every query with the named models; returns (topics, params)."""
+    kind, _, models = attack.partition(":")
+    qids = list(topics)
+    if kind == "paraphrase":
+        texts = seq2seq(models, [template.format(query=topics[q]) for q in qids])
+        params = {"model": models, "template": template, "decoding": "greedy"}
+    else:
+        forward, _, backward = models.partition(",")
+        if not backward:
+            raise ValueError("backtranslate needs two models: backtranslate:FORWARD,BACKWARD")
+        texts = seq2seq(backward, seq2seq(forward, [topics[q] for q in qids]))
+        params = {"forward": forward, "backward": backward, "decoding": "greedy"}
+    return {q: t or topics[q] for q, t in zip(qids, texts)}, params
+
+
 def _seed(seed: int, attack: str, qid: str) -> int:
     import hashlib
 
     return int.from_bytes(hashlib.sha256(f"{seed}|{attack}|{qid}".encode()).digest()[:8], "little")
 
 
-def attack_topics(topics: dict[str, str], lang: str, attack: str, rate: float = 0.1, seed: int = 0):
+def attack_topics(topics: dict[str, str], lang: str, attack: str, rate: float = 0.1, seed: int = 0,
+                  template: str = PARAPHRASE_TEMPLATE):
     """Perturbed topics (same qids) and one provenance record per query."""
     from rapidfuzz.distance import Levenshtein
 
@@ -193,9 +232,12 @@ def attack_topics(topics: dict[str, str], lang: str, attack: str, rate: float = 
             raise DataError(attack[5:], None, f"no variant for {len(missing)} queries, e.g. {missing[0]!r}")
         out = {q: variants[q] for q in topics}
         params = {"source": attack[5:]}
+    elif attack.startswith(("paraphrase:", "backtranslate:")):
+        out, params = model_attack(attack, topics, template)
     else:
         if attack not in ATTACKS:
-            raise ValueError(f"unknown attack {attack!r}; known: {', '.join(ATTACKS)}, file:PATH")
+            raise ValueError(f"unknown attack {attack!r}; known: {', '.join(ATTACKS)}, "
+                             "paraphrase:MODEL, backtranslate:FORWARD,BACKWARD, file:PATH")
         a = ATTACKS[attack]
         script = a.check(lang)
         out = {q: a.apply(t, random.Random(_seed(seed, attack, q)), rate, script) for q, t in topics.items()}

@@ -1,8 +1,10 @@
 """Per-language evaluation of runs: measures x languages, per query, macro-averaged (tables: ``report``)."""
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import fmean
 from typing import Mapping
 
 from . import metrics
@@ -27,16 +29,14 @@ class Results:
 
     def table(self, measure: str) -> dict[str, dict[str, float]]:
         """system -> {lang: mean over its queries, ..., "avg": macro average over languages}."""
-        langs = sorted(set(self.languages.values()), key=list(dict.fromkeys(self.languages.values())).index)
         out = {}
         for system, by_measure in self.per_query.items():
-            values = by_measure[measure]
-            row = {}
-            for lang in langs:
-                scores = [v for q, v in values.items() if self.languages.get(q) == lang]
-                if scores:
-                    row[lang] = sum(scores) / len(scores)
-            row["avg"] = sum(row.values()) / len(row) if row else 0.0
+            groups: dict[str, list[float]] = defaultdict(list)
+            for qid, value in by_measure[measure].items():
+                if qid in self.languages:
+                    groups[self.languages[qid]].append(value)
+            row = {lang: fmean(groups[lang]) for lang in dict.fromkeys(self.languages.values()) if groups[lang]}
+            row["avg"] = fmean(row.values()) if row else 0.0
             out[system] = row
         return out
 

@@ -108,3 +108,15 @@ def test_attack_cli(tmp_path, capsys):
     assert main(["attack", "--topics", str(SAMPLE.topics("dev", "ja")), "--lang", "ja", "--attack", "word-drop",
                  "--output", str(tmp_path / "x.tsv")]) == 2
     assert "does not apply to Japanese" in capsys.readouterr().err
+
+
+def test_model_based_attacks_with_a_tiny_seq2seq_model(tiny_mt5):
+    clean = topics("sw", 4)
+    out, prov = attack_topics(clean, "sw", f"paraphrase:{tiny_mt5}")
+    assert list(out) == list(clean) and all(isinstance(t, str) and t for t in out.values())
+    assert prov[0]["attack"] == "paraphrase" and prov[0]["params"]["template"] == "paraphrase: {query}"
+    assert out == attack_topics(clean, "sw", f"paraphrase:{tiny_mt5}")[0]  # greedy: deterministic
+    back, prov = attack_topics(clean, "sw", f"backtranslate:{tiny_mt5},{tiny_mt5}")
+    assert list(back) == list(clean) and prov[0]["params"]["forward"] == tiny_mt5
+    with pytest.raises(ValueError, match="two models"):
+        attack_topics(clean, "sw", f"backtranslate:{tiny_mt5}")
