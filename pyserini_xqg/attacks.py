@@ -11,6 +11,11 @@ clusters (``regex``'s ``\\X``), so combining marks stay with their base letter.
 - orthographic: ``strip-marks`` (diacritics, Arabic harakat, Indic vowel signs), ``nfd`` /
   ``nfkd`` (Unicode normalisation variants), ``romanize`` (anyascii);
 - word level: ``word-shuffle`` (swaps within a window of 3) and ``word-drop``;
+- code-switching: ``code-switch`` replaces words with their English translation from a
+  FreeDict bilingual dictionary in dictd format (Debian's ``dict-freedict-<lang>-eng``
+  packages, read from ``$PYSERINI_XQG_DICTD`` or /usr/share/dictd without a server); applies
+  to the languages whose dictionary is installed (Debian 12 packages them for ar, fi, ja, sw;
+  ``dictionary_languages`` lists those present);
 - model based: ``paraphrase:MODEL`` (any Hugging Face seq2seq model, prompted with
   ``--template``, default ``paraphrase: {query}``) and ``backtranslate:FORWARD,BACKWARD``
   (two translation models, into a pivot language and back), greedy decoding, any script;
@@ -24,6 +29,7 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import regex
@@ -177,6 +183,84 @@ ATTACKS = {a.name: a for a in [
 ]}
 
 
+FREEDICT_CODES = {"sw": "swh"}  # FreeDict names Swahili by its individual-language code
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _b64(text: str) -> int:
+    n = 0
+    for c in text:
+        n = n * 64 + _B64.index(c)
+    return n
+
+
+class Dictionary:
+    """A dictd dictionary (``.index`` + ``.dict`` or ``.dict.dz``), read without a dict server."""
+
+    def __init__(self, index: Path):
+        import gzip
+
+        self.entries = {}
+        for line in index.read_text(encoding="utf-8").splitlines():
+            word, offset, length = line.split("\t")[:3]
+            if not word.startswith("00database"):
+                self.entries.setdefault(word.lower(), (_b64(offset), _b64(length)))
+        data = index.with_suffix(".dict")
+        self.data = data.read_bytes() if data.exists() else gzip.open(index.with_suffix(".dict.dz")).read()
+
+    def translate(self, word: str) -> str | None:
+        """The first translation of ``word``: the first item of the entry's first sense."""
+        if word.lower() not in self.entries:
+            return None
+        offset, length = self.entries[word.lower()]
+        lines = self.data[offset:offset + length].decode("utf-8").splitlines()[1:]
+        for line in lines:
+            line = line.strip()
+            if line and not regex.fullmatch(r"\d+\.", line):
+                first = regex.split(r"[,;]", regex.sub(r"\(.*?\)|<.*?>|\[.*?\]", "", line))[0].strip()
+                if first:
+                    return first
+        return None
+
+
+def dictionary_dir() -> Path:
+    import os
+
+    return Path(os.environ.get("PYSERINI_XQG_DICTD", "/usr/share/dictd"))
+
+
+def dictionary_for(lang: str) -> Dictionary | None:
+    """The installed FreeDict ``lang``-English dictionary, if any."""
+    code = FREEDICT_CODES.get(lang, LANGUAGES[lang].iso639_3)
+    index = dictionary_dir() / f"freedict-{code}-eng.index"
+    return Dictionary(index) if index.exists() else None
+
+
+def dictionary_languages() -> list[str]:
+    """Languages with a FreeDict dictionary into English installed here."""
+    return [lang for lang in LANGUAGES if lang != "en" and
+            (dictionary_dir() / f"freedict-{FREEDICT_CODES.get(lang, LANGUAGES[lang].iso639_3)}-eng.index").exists()]
+
+
+def code_switch(topics: dict[str, str], lang: str, rate: float, seed: int) -> dict[str, str]:
+    """Replace a share ``rate`` of each query's dictionary words with their English translation."""
+    dictionary = dictionary_for(lang)
+    if dictionary is None:
+        code = FREEDICT_CODES.get(lang, LANGUAGES[lang].iso639_3)
+        raise NotApplicable(f"code-switch does not apply to {LANGUAGES[lang].name}: no FreeDict {code}-eng dictionary "
+                            f"in {dictionary_dir()} (Debian: apt-get install dict-freedict-{code}-eng)")
+    out = {}
+    for qid, text in topics.items():
+        rng = random.Random(_seed(seed, "code-switch", qid))
+        words = text.split()
+        known = [i for i, w in enumerate(words) if dictionary.translate(regex.sub(r"^\W+|\W+$", "", w))]
+        for i in rng.sample(known, min(len(known), _count(len(known), rate))):
+            core = regex.sub(r"^\W+|\W+$", "", words[i])
+            words[i] = words[i].replace(core, dictionary.translate(core))
+        out[qid] = " ".join(words)
+    return out
+
+
 PARAPHRASE_TEMPLATE = "paraphrase: {query}"
 
 
@@ -234,10 +318,13 @@ def attack_topics(topics: dict[str, str], lang: str, attack: str, rate: float = 
         params = {"source": attack[5:]}
     elif attack.startswith(("paraphrase:", "backtranslate:")):
         out, params = model_attack(attack, topics, template)
+    elif attack == "code-switch":
+        out = code_switch(topics, lang, rate, seed)
+        params = {"rate": rate, "seed": seed, "level": "word", "dictionary": f"FreeDict {lang}-eng"}
     else:
         if attack not in ATTACKS:
             raise ValueError(f"unknown attack {attack!r}; known: {', '.join(ATTACKS)}, "
-                             "paraphrase:MODEL, backtranslate:FORWARD,BACKWARD, file:PATH")
+                             "code-switch, paraphrase:MODEL, backtranslate:FORWARD,BACKWARD, file:PATH")
         a = ATTACKS[attack]
         script = a.check(lang)
         out = {q: a.apply(t, random.Random(_seed(seed, attack, q)), rate, script) for q, t in topics.items()}

@@ -120,3 +120,46 @@ def test_model_based_attacks_with_a_tiny_seq2seq_model(tiny_mt5):
     assert list(back) == list(clean) and prov[0]["params"]["forward"] == tiny_mt5
     with pytest.raises(ValueError, match="two models"):
         attack_topics(clean, "sw", f"backtranslate:{tiny_mt5}")
+
+
+def _dictd(folder, name, entries):
+    """A dictd dictionary in the format FreeDict ships (.index with base64 offsets, gzipped .dict.dz)."""
+    import gzip
+
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+    def b64(n):
+        out = ""
+        while True:
+            out = alphabet[n % 64] + out
+            n //= 64
+            if not n:
+                return out
+
+    data, index = b"\n00-database-info\nTest dictionary\n", []
+    index.append(f"00databaseinfo\t{b64(1)}\t{b64(len(data) - 1)}")
+    for word, body in entries:
+        raw = f"{word} /pron/ <n>\n{body}\n".encode()
+        index.append(f"{word}\t{b64(len(data))}\t{b64(len(raw))}")
+        data += raw
+    (folder / f"{name}.index").write_text("\n".join(sorted(index)) + "\n")
+    with gzip.open(folder / f"{name}.dict.dz", "wb") as f:
+        f.write(data)
+
+
+def test_code_switch_reads_freedict_dictd_files(tmp_path, monkeypatch):
+    from pyserini_xqg.attacks import Dictionary, dictionary_languages
+
+    _dictd(tmp_path, "freedict-swh-eng", [("mto", "1.\nriver\n2.\npillow"), ("ziwa", "1.\nlake (body of water)\n2.\nbreast"),
+                                          ("mji", "\ntown, city")])
+    monkeypatch.setenv("PYSERINI_XQG_DICTD", str(tmp_path))
+    assert Dictionary(tmp_path / "freedict-swh-eng.index").translate("Ziwa") == "lake"
+    assert dictionary_languages() == ["sw"]
+    clean = {"q1": "Mto Nile unapita katika mji gani?", "q2": "Ziwa lipi lina kina kirefu?"}
+    out, prov = attack_topics(clean, "sw", "code-switch", rate=1.0, seed=0)
+    assert out == {"q1": "river Nile unapita katika town gani?", "q2": "lake lipi lina kina kirefu?"}
+    assert prov[0]["params"]["level"] == "word"
+    half, _ = attack_topics(clean, "sw", "code-switch", rate=0.5, seed=0)
+    assert sum(a != b for a, b in zip(half["q1"].split(), clean["q1"].split())) == 1
+    with pytest.raises(NotApplicable, match="no FreeDict ben-eng dictionary"):
+        attack_topics({"q": "x"}, "bn", "code-switch")
