@@ -19,7 +19,7 @@ COMMANDS = {
     "search": "search a BM25 or dense index with topics and write a TREC run",
     "evaluate": "score runs per language (R@kt, trec_eval measures) with paired tests against a baseline",
     "fuse": "fuse run files: reciprocal rank fusion or normalised score interpolation",
-    "attack": "perturb topics (character, orthographic, word level, or from a file): same qids, seeded",
+    "attack": "perturb topics (character, orthographic, word, model-based or from a file): same qids, seeded",
     "robustness": "run systems on clean and attacked topics; drops and overlap by language family, script, class",
     "reproduce": "run a reproduction matrix (resources/reproductions/NAME.yaml) and check expected scores",
     "pyserini": "run one of Pyserini's own tools (python -m pyserini.MODULE) with Java 21 set up",
