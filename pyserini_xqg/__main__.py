@@ -115,7 +115,8 @@ def parser() -> argparse.ArgumentParser:
     _encoder_args(cmd["encode"])
     cmd["encode"].add_argument("--xqg", metavar="QUERIES", help="generated queries (generate's output) to fold in")
     cmd["encode"].add_argument("--a", type=float, default=0.01, help="weight of the generated queries (default 0.01)")
-    cmd["encode"].add_argument("--agg", choices=["sum", "mean"], default="sum", help="sum (the paper's) or mean")
+    cmd["encode"].add_argument("--agg", choices=["auto", "sum", "mean"], default="auto",
+                               help="sum (the paper's), mean, or auto: sum when every passage has n queries, else mean")
     cmd["encode"].add_argument("--layout", choices=["fused", "side-by-side"], default="fused",
                                help="side-by-side keeps passage and query vectors apart: a is chosen at search time")
     cmd["encode"].add_argument("--xqg-langs", nargs="+", help="fold in only these languages' queries")

@@ -1,7 +1,9 @@
 """xQG augmented indexes: generated queries folded into each passage's vector.
 
 Fused layout (the paper's): ``v(p) = (1 - a) * E(p) + a * agg_i E(q_i)`` with ``agg`` =
-``sum`` (the paper's, a = 0.01) or ``mean``, in one Pyserini FAISS index.
+``sum`` (the paper's, a = 0.01) or ``mean``, in one Pyserini FAISS index. ``auto`` (the
+default) takes the paper's sum when every passage has the same number of generated
+queries and the mean otherwise, where the sum favours passages with more queries.
 
 Side-by-side layout: ``[E(p) ; m(p)]`` with ``m(p) = agg_i E(q_i)``, a vector of twice
 the dimension. A query is encoded as ``[(1 - a) E(q) ; a E(q)]``, so the inner product is
@@ -20,7 +22,7 @@ import shutil
 import tempfile
 import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,7 @@ import numpy as np
 from .data import DataError, iter_corpus
 from .encoders import Embedder, QueryEncoder
 
-AGGREGATIONS = ("sum", "mean")
+AGGREGATIONS = ("auto", "sum", "mean")  # auto: the paper's sum when every passage has n queries, else mean
 LAYOUTS = ("fused", "side-by-side")
 QUERY_BATCH = 1024
 
@@ -94,7 +96,7 @@ class Variant:
 
     index: str | os.PathLike
     a: float = 0.01
-    agg: str = "sum"
+    agg: str = "auto"
     layout: str = "fused"
 
     def check(self) -> None:
@@ -118,9 +120,14 @@ def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, varia
         rows = {p.docid: i for i, p in enumerate(iter_corpus(corpus))}
         q_sum, counts, summary = accumulate(generated, rows, embedder, work, langs, progress)
         n = summary["n_per_passage"]
-        if any(v.agg == "sum" for v in variants) and n["min"] != n["max"]:
+        constant = n["min"] == n["max"]
+        if any(v.agg == "sum" for v in variants) and not constant:
             warnings.warn(f"passages have {n['min']}-{n['max']} generated queries: with agg=sum, passages with "
                           "more queries get larger vectors; consider agg=mean", stacklevel=2)
+        if any(v.agg == "auto" for v in variants) and not constant:
+            warnings.warn(f"passages have {n['min']}-{n['max']} generated queries: agg=auto takes the mean, not the "
+                          "paper's sum", stacklevel=2)
+        variants = [replace(v, agg="sum" if constant else "mean") if v.agg == "auto" else v for v in variants]
         built = []
         for v in variants:
             def transform(p: np.ndarray, start: int, v=v) -> np.ndarray:
@@ -136,7 +143,7 @@ def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, varia
 
 
 def build_index(corpus: str | os.PathLike, generated: str | os.PathLike, index: str | os.PathLike,
-                embedder: Embedder, a: float = 0.01, agg: str = "sum", layout: str = "fused",
+                embedder: Embedder, a: float = 0.01, agg: str = "auto", layout: str = "fused",
                 langs: list[str] | None = None, progress: bool = True) -> Path:
     """An xQG index of ``corpus`` augmented with the queries in ``generated``."""
     return build_indexes(corpus, generated, [Variant(index, a, agg, layout)], embedder, langs, progress)[0]

@@ -132,3 +132,14 @@ def test_hybrid_searcher_on_xqg_index(e5_dir, mini_corpus, generated, tmp_path):
     faiss_searcher = FaissSearcher(str(index), dense.query_encoder_for(index))
     hybrid = HybridSearcher(faiss_searcher, sparse.searcher(sparse.build_index(mini_corpus, tmp_path / "bm25")))
     assert hybrid.search("Lake Baikal Siberia", k0=6, k=3)[0].docid == "d3"
+
+
+def test_auto_aggregation_takes_the_mean_when_counts_vary(embedder, mini_corpus, generated, tmp_path):
+    with pytest.warns(UserWarning, match="agg=auto takes the mean"):
+        index = augment.build_index(mini_corpus, generated, tmp_path / "auto", embedder, a=0.3, progress=False)
+    assert json.loads((index / "meta.json").read_text())["xqg"]["agg"] == "mean"
+    constant = write(tmp_path / "constant.jsonl", "".join(
+        json.dumps({"docid": f"d{i}", "lang": "sw", "queries": [f"swali {i}?", f"jingine {i}?"]}) + "\n"
+        for i in range(1, 7)))
+    index = augment.build_index(mini_corpus, constant, tmp_path / "auto2", embedder, progress=False)
+    assert json.loads((index / "meta.json").read_text())["xqg"]["agg"] == "sum"
