@@ -20,6 +20,7 @@ import numpy as np
 from . import jvm
 from .data import atomic_dir, iter_corpus, write_text_atomic
 from .encoders import Embedder, PassageEncoder, QueryEncoder
+from .runs import from_pyserini
 
 CHUNK = 2048  # passages read, encoded and added per step: memory stays flat with corpus size
 
@@ -112,8 +113,7 @@ def search(index: str | os.PathLike, topics: dict[str, str], k: int = 100, threa
     """Dense hits for every topic through ``FaissSearcher.batch_search``: qid -> [(docid, score)]."""
     s = searcher(index, query_encoder)
     qids = list(topics)
-    results = s.batch_search([topics[q] for q in qids], qids, k=k, threads=threads)
-    return {qid: [(h.docid, float(h.score)) for h in results[qid]] for qid in qids}
+    return from_pyserini(s.batch_search([topics[q] for q in qids], qids, k=k, threads=threads), qids)
 
 
 def search_vectors(index: str | os.PathLike, qids: list[str], vectors: np.ndarray, k: int = 100, threads: int = 2):
@@ -122,7 +122,7 @@ def search_vectors(index: str | os.PathLike, qids: list[str], vectors: np.ndarra
 
     s = searcher(index, NoEncoder())
     results = s.batch_search(np.ascontiguousarray(vectors, dtype=np.float32), qids, k=k, threads=threads)
-    return {qid: [(h.docid, float(h.score)) for h in results[qid]] for qid in qids}
+    return from_pyserini(results, qids)
 
 
 def write_encoded_queries(index: str | os.PathLike, topics: dict[str, str], output: str | os.PathLike,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from .runs import Run, ranked
+from .runs import Run, from_pyserini, ranked
 
 METHODS = ("rrf", "interpolation")
 
@@ -58,4 +58,4 @@ def hybrid_search(dense_index: str | os.PathLike, sparse_index: str | os.PathLik
     qids = list(topics)
     hits = searcher.batch_search([topics[q] for q in qids], qids, k0=k0, k=k0, threads=threads, alpha=alpha,
                                  normalization=normalization, weight_on_dense=weight_on_dense)
-    return {qid: ranked([(h.docid, h.score) for h in hits[qid]], k) for qid in qids}
+    return {qid: ranked(found, k) for qid, found in from_pyserini(hits, qids).items()}

@@ -175,10 +175,10 @@ def run(corpus: str | os.PathLike, output: str | os.PathLike, generator: str, la
             journal.write(batch)
             return Path(output)
         gen = GENERATORS[backend](arg, **options)
-        todo = [(lang, p) for p in passages for lang in langs if (p.docid, lang) not in journal.done]
-        bar = tqdm(total=len(todo), desc="generate", unit="query set", disable=not progress)
-        for lang in langs:
-            pending = iter([p for l, p in todo if l == lang])
+        todo = {lang: [p for p in passages if (p.docid, lang) not in journal.done] for lang in langs}
+        bar = tqdm(total=sum(map(len, todo.values())), desc="generate", unit="query set", disable=not progress)
+        for lang, pending in todo.items():
+            pending = iter(pending)
             while chunk := list(islice(pending, gen.batch_size)):
                 queries = gen.generate(chunk, lang)
                 journal.write({"docid": p.docid, "lang": lang, "queries": q, "provenance": gen.provenance}

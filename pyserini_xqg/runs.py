@@ -18,6 +18,11 @@ def ranked(hits: Iterable[tuple[str, float]], k: int | None = None) -> list[tupl
     return rounded[:k] if k else rounded
 
 
+def from_pyserini(results: Mapping[str, Iterable], qids: Iterable[str]) -> Run:
+    """A run from Pyserini's ``batch_search`` results (hits with ``docid`` and ``score``), in ``qids`` order."""
+    return {qid: [(h.docid, float(h.score)) for h in results.get(qid, [])] for qid in qids}
+
+
 def format_run(run: Mapping[str, Iterable[tuple[str, float]]], tag: str, k: int | None = None) -> str:
     lines = []
     for qid in run:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import jvm
 from .data import atomic_dir, iter_corpus, write_text_atomic
+from .runs import from_pyserini
 
 META = "xqg-bm25.json"  # beside Lucene's files: the analyzer language the index was built with
 
@@ -55,5 +56,4 @@ def search(index: str | os.PathLike, topics: dict[str, str], k: int = 100, threa
     """BM25 hits for every topic: qid -> [(docid, score)]."""
     s = searcher(index)
     qids = list(topics)
-    results = s.batch_search([topics[q] for q in qids], qids, k=k, threads=threads)
-    return {qid: [(h.docid, h.score) for h in results.get(qid, [])] for qid in qids}
+    return from_pyserini(s.batch_search([topics[q] for q in qids], qids, k=k, threads=threads), qids)
