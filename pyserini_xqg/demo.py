@@ -55,11 +55,11 @@ def run_demo(output: str | Path = "runs/demo", model: str = models.BUILTIN_MODEL
 
     record("bm25 (native)", "bm25-native", sparse.search(bm25_index, native, k))
     record("bm25 (translate-test)", "bm25-translate-test", sparse.search(bm25_index, english, k))
-    record(BASELINE, "dense", dense.search_vectors(dense_index, qids, qvec, k))
-    record(f"dense+xQG (sum, a={PAPER_A})", "xqg-sum-a0.01", dense.search_vectors(fused, qids, qvec, k))
+    record(BASELINE, "dense", dense.batch_search(dense_index, qids, qvec, k))
+    record(f"dense+xQG (sum, a={PAPER_A})", "xqg-sum-a0.01", dense.batch_search(fused, qids, qvec, k))
     for a in SWEEP_A:
         record(f"dense+xQG (mean, a={a})", f"xqg-mean-a{a}",
-               dense.search_vectors(side, qids, augment.side_by_side_queries(qvec, a), k))
+               dense.batch_search(side, qids, augment.side_by_side_queries(qvec, a), k))
     xqg = f"dense+xQG (mean, a={FUSE_A})"
     record("bm25+dense (RRF)", "bm25-dense-rrf", fuse([runs["bm25 (native)"], runs[BASELINE]], "rrf", k=k))
     record("bm25+xQG (RRF)", "bm25-xqg-rrf", fuse([runs["bm25 (native)"], runs[xqg]], "rrf", k=k))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+from functools import lru_cache
 from importlib import metadata
 from itertools import islice
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 from . import jvm
 from .data import atomic_dir, iter_corpus, write_text_atomic
 from .encoders import Embedder, PassageEncoder, QueryEncoder
-from .runs import from_pyserini
+from .runs import Ranking, Run, from_pyserini
 
 CHUNK = 2048  # passages read, encoded and added per step: memory stays flat with corpus size
 
@@ -109,20 +110,37 @@ def searcher(index: str | os.PathLike, query_encoder: QueryEncoder | None = None
 
 
 def search(index: str | os.PathLike, topics: dict[str, str], k: int = 100, threads: int = 2,
-           query_encoder: QueryEncoder | None = None):
-    """Dense hits for every topic through ``FaissSearcher.batch_search``: qid -> [(docid, score)]."""
+           query_encoder: QueryEncoder | None = None) -> Ranking:
+    """Dense hits for every topic (batched query encoding, then ``batch_search``): qid -> [(docid, score)]."""
+    encoder = query_encoder or query_encoder_for(index)
+    qids = list(topics)
+    return batch_search(index, qids, encoder.encode_batch([topics[q] for q in qids]), k, threads)
+
+
+@lru_cache(maxsize=8)
+def _open(index: str, stamp: tuple) -> tuple[faiss.Index, np.ndarray]:
+    folder = Path(index)
+    docids = np.array((folder / "docid").read_text(encoding="utf-8").splitlines(), dtype=object)
+    return faiss.read_index(str(folder / "index")), docids
+
+
+def batch_search(index: str | os.PathLike, qids: list[str], vectors: np.ndarray, k: int = 100,
+                 threads: int = 2) -> Ranking:
+    """FAISS search of a plugin index, hits as arrays: the same run as ``FaissSearcher.batch_search``
+    (``pyserini_search``) without its Python object per hit. The opened index is kept while unchanged."""
+    files = [Path(index) / "index", Path(index) / "docid"]
+    flat, docids = _open(str(index), tuple(f.stat().st_mtime_ns for f in files))
+    faiss.omp_set_num_threads(threads)
+    scores, rows = flat.search(np.ascontiguousarray(vectors, dtype=np.float32), min(k, flat.ntotal))
+    return Ranking.from_search(list(qids), docids[rows], scores)
+
+
+def pyserini_search(index: str | os.PathLike, topics: dict[str, str], k: int = 100, threads: int = 2,
+                    query_encoder: QueryEncoder | None = None) -> Run:
+    """The same search through Pyserini's ``FaissSearcher.batch_search`` (the reference ``search`` matches)."""
     s = searcher(index, query_encoder)
     qids = list(topics)
     return from_pyserini(s.batch_search([topics[q] for q in qids], qids, k=k, threads=threads), qids)
-
-
-def search_vectors(index: str | os.PathLike, qids: list[str], vectors: np.ndarray, k: int = 100, threads: int = 2):
-    """Like ``search`` for queries already encoded (one row per qid)."""
-    from pyserini.encode import QueryEncoder as NoEncoder  # Pyserini's base class: vectors come ready-made
-
-    s = searcher(index, NoEncoder())
-    results = s.batch_search(np.ascontiguousarray(vectors, dtype=np.float32), qids, k=k, threads=threads)
-    return from_pyserini(results, qids)
 
 
 def write_encoded_queries(index: str | os.PathLike, topics: dict[str, str], output: str | os.PathLike,
