@@ -21,6 +21,7 @@ COMMANDS = {
     "fuse": "fuse run files: reciprocal rank fusion or normalised score interpolation",
     "attack": "perturb topics (character, orthographic, word, model-based or from a file): same qids, seeded",
     "robustness": "run systems on clean and attacked topics; drops and overlap by language family, script, class",
+    "study": "the robustness study: dense, dense+xQG, fine-tuned, fine-tuned+xQG under every attack, by family",
     "reproduce": "run a reproduction matrix (resources/reproductions/NAME.yaml) and check expected scores",
     "pyserini": "run one of Pyserini's own tools (python -m pyserini.MODULE) with Java 21 set up",
 }
@@ -153,6 +154,24 @@ def parser() -> argparse.ArgumentParser:
     rb.add_argument("--baseline", help="system whose per-query drops the others are tested against")
     rb.add_argument("--hits", type=int, default=100)
     rb.add_argument("--output", required=True, help="folder for robustness.md and robustness.json")
+
+    st = cmd["study"]
+    st.add_argument("--output", default="runs/study", help="study folder; a rerun reuses what it holds (default runs/study)")
+    st.add_argument("--languages", nargs="+", help="sample languages to study (default all); not with --topics")
+    st.add_argument("--corpus", help="a collection other than the built-in sample: its corpus, with the four below")
+    st.add_argument("--topics", nargs="+", help="LANG=PATH dev topics, one per language")
+    st.add_argument("--qrels")
+    st.add_argument("--answers")
+    st.add_argument("--train", help="train-encoder's DPR-style JSONL")
+    st.add_argument("--generator", help="generate's back end for the xQG queries: file:PATH or hf:MODEL")
+    st.add_argument("--model", help="the starting dense encoder (default the built-in multilingual-e5-small)")
+    st.add_argument("--steps", type=int, default=60, help="train-encoder steps (default 60)")
+    st.add_argument("--a", type=float, default=0.01, help="xQG weight (default the paper's 0.01)")
+    st.add_argument("--agg", choices=["auto", "sum", "mean"], default="auto")
+    st.add_argument("--attacks", nargs="+", help="default: every attack that needs no model or file")
+    st.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    st.add_argument("--rate", type=float, default=0.1)
+    st.add_argument("--measures", nargs="+", default=["nDCG@10", "R@2kt"], help="the first leads the findings")
 
     r = cmd["reproduce"]
     r.add_argument("matrix", help="xor-tydi, sample, or a YAML path")
@@ -321,6 +340,22 @@ def _robustness(args) -> None:
     text = "\n".join(markdown(report, g) for g in ("family", "language"))
     write_text_atomic(out / "robustness.md", text)
     print(text)
+
+
+def _study(args) -> None:
+    from . import study
+
+    if args.corpus:
+        missing = [f"--{n}" for n in ("topics", "qrels", "answers", "train", "generator") if not getattr(args, n)]
+        if missing or args.languages:
+            raise ValueError(f"--corpus needs {' '.join(missing) or 'its own --topics'} (and no --languages)")
+        collection = study.Collection(args.corpus, dict(t.partition("=")[::2] for t in args.topics), args.qrels,
+                                      args.answers, args.train, args.generator)
+    else:
+        collection = study.Collection.sample(args.languages)
+    settings = study.Settings(args.output, args.model or study.Settings.model, args.steps, args.a, args.agg,
+                              args.attacks or list(study.RULE_ATTACKS), args.seeds, args.rate, tuple(args.measures))
+    study.run(collection, settings)
 
 
 def _reproduce(args) -> int:

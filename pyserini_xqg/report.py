@@ -91,24 +91,32 @@ def write_all(results: Results, measures, out: str | Path, baseline: str | None 
 
 def bar_chart(results: Results, measure: str, path: str | Path, systems: list[str] | None = None) -> Path:
     """Per-language grouped bars of ``measure``, one colour per system."""
+    table = results.table(measure)
+    return grouped_bars({s: table[s] for s in systems or table}, measure, f"{measure} per language", path, (0, 1.05))
+
+
+def grouped_bars(table: dict[str, dict[str, float]], ylabel: str, title: str, path: str | Path,
+                 ylim: tuple[float, float] | None = None) -> Path:
+    """``table`` (series -> group -> value) as grouped bars: a cluster per group, a colour per series."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    table = results.table(measure)
-    systems = systems or list(table)
-    langs = [l for l in dict.fromkeys(l for s in systems for l in table[s]) if l != "avg"] + ["avg"]
-    x, width = np.arange(len(langs)), 0.8 / len(systems)
-    fig, ax = plt.subplots(figsize=(max(8, len(langs) * 0.9), 4.8))
-    for i, s in enumerate(systems):
-        ax.bar(x + i * width - 0.4 + width / 2, [table[s].get(l, 0) for l in langs], width, label=s)
-    ax.set_xticks(x, langs)
-    ax.set_ylabel(measure)
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False)
-    ax.set_title(f"{measure} per language")
+    groups = list(dict.fromkeys(g for row in table.values() for g in row))
+    x, width = np.arange(len(groups)), 0.8 / len(table)
+    fig, ax = plt.subplots(figsize=(max(8, len(groups) * 0.9), 4.8))
+    for i, (name, row) in enumerate(table.items()):
+        ax.bar(x + i * width - 0.4 + width / 2, [row.get(g, 0) for g in groups], width, label=name)
+    rotate = max(map(len, groups)) > 6
+    ax.set_xticks(x, groups, rotation=20 if rotate else 0)
+    ax.set_ylabel(ylabel)
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2 if rotate else -0.08), frameon=False)
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -97,8 +97,12 @@ def run_study(systems: Mapping[str, Callable[[dict[str, str]], Run]], topics: Ma
               groupings=GROUPINGS, log=print) -> dict:
     """Every system on clean and attacked topics of every language; the robustness report as a dict.
 
-    ``systems``: name -> search(topics) -> run; ``topics``: language -> qid -> text. Attacks that do
-    not apply to a language are recorded with the reason under ``not_applicable``. With a
+    The report holds the clean results (``clean``: ``Results.to_json``), per attack the
+    summaries by grouping with their spread over seeds (``attacks``), each query's drop
+    averaged over seeds (``per_query_drop``: attack -> system -> measure -> qid) and the
+    attacks refused per language with the reason (``not_applicable``).
+
+    ``systems``: name -> search(topics) -> run; ``topics``: language -> qid -> text. With a
     ``baseline``, each system's per-query drop (mean over seeds) is compared with the baseline's by
     a paired t-test per language, Holm-corrected over systems and languages.
     """
@@ -111,7 +115,7 @@ def run_study(systems: Mapping[str, Callable[[dict[str, str]], Run]], topics: Ma
     clean_runs = {name: search(clean_topics) for name, search in systems.items()}
     clean = evaluate(clean_runs, qid_lang, qrels_path, answers, texts, measures)
     report: dict = {"measures": list(measures), "seeds": seeds, "rate": rate, "k": k, "attacks": {},
-                    "not_applicable": {}}
+                    "not_applicable": {}, "clean": clean.to_json(measures), "per_query_drop": {}}
     for attack in attacks:
         applicable, skipped = {}, {}
         for seed in seeds:
@@ -137,9 +141,10 @@ def run_study(systems: Mapping[str, Callable[[dict[str, str]], Run]], topics: Ma
         for name in systems:
             entry[name] = {m: {g: over_seeds([summarise(rows[m], qid_lang, g) for rows in per_seed[name]])
                                for g in groupings} for m in measures}
+        drops = {name: {m: {q: statistics.fmean(rows[m][q]["drop"] for rows in per_seed[name])
+                            for q in per_seed[name][0][m]} for m in measures} for name in systems}
+        report["per_query_drop"][attack] = drops
         if baseline:
-            drops = {name: {m: {q: statistics.fmean(rows[m][q]["drop"] for rows in per_seed[name])
-                                for q in per_seed[name][0][m]} for m in measures} for name in systems}
             entry["drop_vs_baseline"] = {
                 m: [{"system": s, "language": l, **c.__dict__}
                     for (s, l), c in compare({n: drops[n][m] for n in systems}, qid_lang, baseline).items()]

