@@ -118,10 +118,13 @@ def search(index: str | os.PathLike, topics: dict[str, str], k: int = 100, threa
 
 
 @lru_cache(maxsize=8)
-def _open(index: str, stamp: tuple) -> tuple[faiss.Index, np.ndarray]:
+def _open(index: str, stamp: tuple) -> tuple[faiss.Index, np.ndarray, np.ndarray]:
+    """The FAISS index, its docids and each docid's rank in sorted order (for ties)."""
     folder = Path(index)
-    docids = np.array((folder / "docid").read_text(encoding="utf-8").splitlines(), dtype=object)
-    return faiss.read_index(str(folder / "index")), docids
+    names = (folder / "docid").read_text(encoding="utf-8").splitlines()
+    order = np.empty(len(names), dtype=np.int64)
+    order[np.argsort(np.array(names), kind="stable")] = np.arange(len(names))
+    return faiss.read_index(str(folder / "index")), np.array(names, dtype=object), order
 
 
 def batch_search(index: str | os.PathLike, qids: list[str], vectors: np.ndarray, k: int = 100,
@@ -129,10 +132,10 @@ def batch_search(index: str | os.PathLike, qids: list[str], vectors: np.ndarray,
     """FAISS search of a plugin index, hits as arrays: the same run as ``FaissSearcher.batch_search``
     (``pyserini_search``) without its Python object per hit. The opened index is kept while unchanged."""
     files = [Path(index) / "index", Path(index) / "docid"]
-    flat, docids = _open(str(index), tuple(f.stat().st_mtime_ns for f in files))
+    flat, docids, order = _open(str(index), tuple(f.stat().st_mtime_ns for f in files))
     faiss.omp_set_num_threads(threads)
     scores, rows = flat.search(np.ascontiguousarray(vectors, dtype=np.float32), min(k, flat.ntotal))
-    return Ranking.from_search(list(qids), docids[rows], scores)
+    return Ranking.from_search(list(qids), scores, rows, docids, order)
 
 
 def pyserini_search(index: str | os.PathLike, topics: dict[str, str], k: int = 100, threads: int = 2,

@@ -30,20 +30,21 @@ def from_pyserini(results: Mapping[str, Iterable], qids: Iterable[str]) -> Run:
 class Ranking(Mapping):
     """Batched search results as arrays, in ``ranked`` order: no Python object per hit until asked.
 
-    ``docids`` (object array) and ``scores`` (float) are ``(len(qids), k)``. It reads like a
-    ``Run`` (qid -> [(docid, score)]), one query's hits built when asked for.
+    ``rows`` (positions in ``docids``, the index's docids) and ``scores`` are ``(len(qids), k)``.
+    It reads like a ``Run`` (qid -> [(docid, score)]), one query's hits built when asked for.
     """
 
     qids: list[str]
-    docids: np.ndarray
+    rows: np.ndarray
     scores: np.ndarray
+    docids: np.ndarray
 
     def __post_init__(self):
         self._row = {q: i for i, q in enumerate(self.qids)}
 
     def __getitem__(self, qid: str) -> list[tuple[str, float]]:
         i = self._row[qid]
-        return list(zip(self.docids[i].tolist(), self.scores[i].tolist()))
+        return list(zip(self.docids[self.rows[i]].tolist(), self.scores[i].tolist()))
 
     def __iter__(self):
         return iter(self.qids)
@@ -52,20 +53,36 @@ class Ranking(Mapping):
         return len(self.qids)
 
     @classmethod
-    def from_search(cls, qids: list[str], docids: np.ndarray, scores: np.ndarray) -> "Ranking":
-        """From a searcher's score-sorted rows; rows with scores within 1e-6 of each other are re-ranked
-        exactly as ``ranked`` does (6-decimal scores, then docid), so the run files are the same."""
-        docids, scores = docids.copy(), scores.astype(np.float64)
-        for row in np.flatnonzero((np.diff(scores, axis=1) > -1e-6).any(axis=1)):
-            hits = ranked(zip(docids[row].tolist(), scores[row].tolist()))
-            docids[row], scores[row] = [d for d, _ in hits], [s for _, s in hits]
-        return cls(list(qids), docids, scores)
+    def from_search(cls, qids: list[str], scores: np.ndarray, rows: np.ndarray, docids: np.ndarray,
+                    docid_order: np.ndarray | None = None) -> "Ranking":
+        """From a searcher's ``scores`` and ``rows`` (indexes into ``docids``), ordered as ``ranked`` orders
+        hits: by score as printed (6 decimals), then docid, so the run files are the same.
+
+        ``scores`` must be sorted high to low in each row, as FAISS returns them. ``docid_order``
+        (each docid's position in sorted order) can be passed in once per index. Rows holding a
+        score too close to a rounding boundary to round exactly in numpy are ranked by ``ranked``.
+        """
+        if docid_order is None:
+            docid_order = np.argsort(np.argsort(docids.astype(str), kind="stable"))
+        scores = scores.astype(np.float64)
+        micro = scores * 1e6
+        rounded = np.rint(micro)
+        # number the runs of equal printed scores, then sort by (run, docid): timsort (kind="stable")
+        # takes the already-ordered runs in linear time
+        group = np.concatenate([np.zeros((len(rows), 1), np.int64), np.cumsum(rounded[:, 1:] != rounded[:, :-1], 1)], 1)
+        order = np.argsort(group * len(docid_order) + docid_order[rows], axis=-1, kind="stable")
+        rows, scores = np.take_along_axis(rows, order, -1), np.take_along_axis(scores, order, -1)
+        for i in np.flatnonzero((np.abs(np.abs(micro - rounded) - 0.5) < 1e-6).any(axis=1)):
+            position = {d: r for d, r in zip(docids[rows[i]].tolist(), rows[i].tolist())}
+            hits = ranked(zip(docids[rows[i]].tolist(), scores[i].tolist()))
+            rows[i], scores[i] = [position[d] for d, _ in hits], [s for _, s in hits]
+        return cls(list(qids), rows, scores, docids)
 
     def format(self, tag: str, k: int | None = None) -> str:
-        k = k or self.docids.shape[1]
-        return "".join(f"{q} Q0 {d} {r} {s:.6f} {tag}\n" for q, ds, ss in zip(self.qids, self.docids[:, :k].tolist(),
-                                                                              self.scores[:, :k].tolist())
-                       for r, (d, s) in enumerate(zip(ds, ss), 1))
+        k = k or self.rows.shape[1]
+        return "".join(f"{q} Q0 {d} {r} {s:.6f} {tag}\n" for i, q in enumerate(self.qids)
+                       for r, (d, s) in enumerate(zip(self.docids[self.rows[i, :k]].tolist(),
+                                                      self.scores[i, :k].tolist()), 1))
 
 
 def format_run(run: Mapping[str, Iterable[tuple[str, float]]] | Ranking, tag: str, k: int | None = None) -> str:
