@@ -157,15 +157,16 @@ def run(corpus: str | os.PathLike, output: str | os.PathLike, generator: str, la
     backend, _, arg = generator.partition(":")
     if backend not in GENERATORS or not arg:
         raise DataError("<--generator>", None, f"expected NAME:ARG with NAME one of {sorted(GENERATORS)}, not {generator!r}")
-    everything = list(iter_corpus(corpus))
-    corpus_ids = {p.docid for p in everything}
-    passages = shard(everything, shard_id, shard_num)
+    corpus_ids = [p.docid for p in iter_corpus(corpus)]  # ids only: the corpus itself is streamed
+    start = shard_id * (len(corpus_ids) // shard_num)
+    docids = set(shard(corpus_ids, shard_id, shard_num))
+    passages = lambda: islice(iter_corpus(corpus), start, start + len(docids))  # noqa: E731  (this shard, in order)
     with Journal(output, key=lambda r: (r["docid"], r["lang"])) as journal:
         if backend == "file":
-            docids = {p.docid for p in passages}
+            known = set(corpus_ids)
             batch = []
             for record in tqdm(read_generated(arg, langs), desc="import", unit="record", disable=not progress):
-                if record["docid"] not in corpus_ids:
+                if record["docid"] not in known:
                     raise DataError(arg, None, f"queries for passage {record['docid']!r}, which is not in {corpus}")
                 if record["docid"] in docids and (record["docid"], record["lang"]) not in journal.done:
                     batch.append(record)
@@ -175,10 +176,10 @@ def run(corpus: str | os.PathLike, output: str | os.PathLike, generator: str, la
             journal.write(batch)
             return Path(output)
         gen = GENERATORS[backend](arg, **options)
-        todo = {lang: [p for p in passages if (p.docid, lang) not in journal.done] for lang in langs}
-        bar = tqdm(total=sum(map(len, todo.values())), desc="generate", unit="query set", disable=not progress)
-        for lang, pending in todo.items():
-            pending = iter(pending)
+        left = sum(1 for lang in langs for d in docids if (d, lang) not in journal.done)
+        bar = tqdm(total=left, desc="generate", unit="query set", disable=not progress)
+        for lang in langs:
+            pending = (p for p in passages() if (p.docid, lang) not in journal.done)
             while chunk := list(islice(pending, gen.batch_size)):
                 queries = gen.generate(chunk, lang)
                 journal.write({"docid": p.docid, "lang": lang, "queries": q, "provenance": gen.provenance}
