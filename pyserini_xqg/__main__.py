@@ -22,6 +22,7 @@ COMMANDS = {
     "attack": "perturb topics (character, orthographic, word, model-based or from a file): same qids, seeded",
     "robustness": "run systems on clean and attacked topics; drops and overlap by language family, script, class",
     "study": "the robustness study: dense, dense+xQG, fine-tuned, fine-tuned+xQG under every attack, by family",
+    "bench": "measure the plugin against Pyserini's encoder and searcher and raw faiss, side by side",
     "reproduce": "run a reproduction matrix (resources/reproductions/NAME.yaml) and check expected scores",
     "pyserini": "run one of Pyserini's own tools (python -m pyserini.MODULE) with Java 21 set up",
 }
@@ -182,6 +183,17 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     st.add_argument("--rate", type=float, default=0.1)
     st.add_argument("--measures", nargs="+", default=["nDCG@10", "R@2kt"], help="the first leads the findings")
+
+    b = cmd["bench"]
+    b.add_argument("--corpus", help="corpus to encode (default the built-in sample)")
+    b.add_argument("--topics", nargs="+", help="topic files for query encoding (default the sample's dev topics)")
+    b.add_argument("--generated", help="generated queries for the augment section (default the sample's references)")
+    b.add_argument("--limit", type=int, help="encode only the corpus's first N passages")
+    b.add_argument("--sections", nargs="+", help="default: encode queries augment flops search ann generate memory")
+    b.add_argument("--search-passages", type=int, default=100_000, help="synthetic vectors in the search index "
+                   "(the ann section uses at most 50,000)")
+    b.add_argument("--memory-base", type=int, default=500, help="passages at 1x in the memory section")
+    b.add_argument("--output", help="JSON file for every figure")
 
     r = cmd["reproduce"]
     r.add_argument("matrix", help="xor-tydi, sample, or a YAML path")
@@ -388,6 +400,13 @@ def _study(args) -> None:
     settings = study.Settings(args.output, args.model or study.Settings.model, args.steps, args.a, args.agg,
                               args.attacks or list(study.RULE_ATTACKS), args.seeds, args.rate, tuple(args.measures))
     study.run(collection, settings)
+
+
+def _bench(args) -> None:
+    from . import bench
+
+    bench.run(args.corpus, args.topics, args.generated, args.sections or bench.SECTIONS, args.limit,
+              args.search_passages, args.memory_base, args.output)
 
 
 def _reproduce(args) -> int:

@@ -1,0 +1,43 @@
+"""The bench in a reduced setting: every in-process section runs and reports coherent figures."""
+import json
+
+
+def test_bench_sections_on_the_sample(tmp_path, e5_dir, capsys):
+    from pyserini_xqg.__main__ import main
+    from pyserini_xqg.sample import Sample
+
+    topics = tmp_path / "topics.tsv"
+    topics.write_text("".join(Sample().topics("dev", "sw").read_text(encoding="utf-8").splitlines(keepends=True)[:12]),
+                      encoding="utf-8")
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--limit", "6", "--topics", str(topics), "--sections", "queries", "augment", "search",
+                 "ann", "generate", "--search-passages", "3000",
+                 "--output", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    printed = capsys.readouterr().out
+    assert "### Search: flat index of 3,000" in printed and "plugin/raw" in printed
+    for k, row in figures["search"]["by_k"].items():
+        assert row["same_run"] is True and row["plugin_qps"] > 0 and row["raw_faiss_qps"] > 0
+    assert figures["queries"]["min_cosine"] > 0.999 and figures["queries"]["speedup"] > 0
+    assert figures["augment"]["queries"] == 6 * 24  # the sample's 24 reference queries for each of 6 passages
+    assert 0 < figures["ann"]["HNSW32"]["recall"]["10"] <= 1
+    assert figures["generate"]["tokens"] > 0
+
+
+def test_bench_memory_row_runs_in_a_fresh_process(tmp_path):
+    from pyserini_xqg.bench import Bench
+    from pyserini_xqg.sample import Sample
+
+    s = Sample()
+    bench = Bench(str(s.corpus), [str(s.topics("dev", "sw"))], tmp_path, limit=2, log=lambda *a: None)
+    table = bench.memory(40, scales=((2, 8),))
+    (row,) = bench.figures["memory"]
+    assert (row["passages"], row["queries"]) == (80, 1280) and 200 < row["peak_rss_mb"] < 4000
+    assert "| 80 | 1,280 |" in table
+
+
+def test_bench_refuses_unknown_sections(capsys):
+    from pyserini_xqg.__main__ import main
+
+    assert main(["bench", "--sections", "warp-drive"]) == 2
+    assert "unknown bench sections ['warp-drive']" in capsys.readouterr().err
