@@ -106,6 +106,18 @@ class Variant:
             raise ValueError(f"a must be in [0, 1], not {self.a}")
 
 
+def resolve_agg(agg: str, low: int, high: int) -> str:
+    """``auto`` as the paper's sum when every passage has the same number of queries (``low`` to
+    ``high``), else the mean; a warning wherever counts vary with sum or auto."""
+    if low != high and agg == "sum":
+        warnings.warn(f"passages have {low}-{high} generated queries: with agg=sum, passages with more queries "
+                      "get larger vectors; consider agg=mean", stacklevel=3)
+    if low != high and agg == "auto":
+        warnings.warn(f"passages have {low}-{high} generated queries: agg=auto takes the mean, not the paper's sum",
+                      stacklevel=3)
+    return ("sum" if low == high else "mean") if agg == "auto" else agg
+
+
 def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, variants: list[Variant],
                   embedder: Embedder, langs: list[str] | None = None, progress: bool = True) -> list[Path]:
     """xQG indexes of ``corpus``, one per variant, from one pass over the generated queries."""
@@ -120,14 +132,7 @@ def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, varia
         rows = {p.docid: i for i, p in enumerate(iter_corpus(corpus))}
         q_sum, counts, summary = accumulate(generated, rows, embedder, work, langs, progress)
         n = summary["n_per_passage"]
-        constant = n["min"] == n["max"]
-        if any(v.agg == "sum" for v in variants) and not constant:
-            warnings.warn(f"passages have {n['min']}-{n['max']} generated queries: with agg=sum, passages with "
-                          "more queries get larger vectors; consider agg=mean", stacklevel=2)
-        if any(v.agg == "auto" for v in variants) and not constant:
-            warnings.warn(f"passages have {n['min']}-{n['max']} generated queries: agg=auto takes the mean, not the "
-                          "paper's sum", stacklevel=2)
-        variants = [replace(v, agg="sum" if constant else "mean") if v.agg == "auto" else v for v in variants]
+        variants = [replace(v, agg=resolve_agg(v.agg, n["min"], n["max"])) for v in variants]
         built = []
         for v in variants:
             def transform(p: np.ndarray, start: int, v=v) -> np.ndarray:

@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import tempfile
-import warnings
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -288,15 +287,8 @@ def encode(corpus: str | os.PathLike, index: str | os.PathLike, embedder: dict, 
         options = None
         if xqg is not None:
             counts = split_queries(xqg, parts, work, langs)
-            low, high = min(counts[p.docid] for p in passages), max(counts[p.docid] for p in passages)
-            if agg == "sum" and low != high:
-                warnings.warn(f"passages have {low}-{high} generated queries: with agg=sum, passages with more "
-                              "queries get larger vectors; consider agg=mean", stacklevel=2)
-            if agg == "auto" and low != high:
-                warnings.warn(f"passages have {low}-{high} generated queries: agg=auto takes the mean, not the "
-                              "paper's sum", stacklevel=2)
-            if agg == "auto":  # decided over the whole corpus, as the local engine does
-                agg = "sum" if low == high else "mean"
+            agg = augment.resolve_agg(agg, min(counts[p.docid] for p in passages),  # over the whole corpus,
+                                      max(counts[p.docid] for p in passages))  # as the local engine decides
             options = {"a": a, "agg": agg, "layout": layout, "langs": langs}
         with session(address, workers) as ray:
             _run(ray, _Encode, {"work": str(work), "embedder": embedder, "xqg": options}, len(parts), workers,
