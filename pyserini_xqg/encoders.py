@@ -8,6 +8,7 @@ mode, bf16 where the CPU supports it, pooling (cls or mean), optional prefixes
 """
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Iterable, Sequence
@@ -76,11 +77,17 @@ def bf16_supported() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+DTYPE_ENV = "PYSERINI_XQG_DTYPE"  # fp32 or bf16: what ``auto`` means on a CPU, to run as the other kind would
+
+
 def resolve_dtype(dtype: str, device: str) -> torch.dtype:
     if dtype == "auto":
         if device.startswith("cuda"):
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16 if bf16_supported() else torch.float32
+        forced = os.environ.get(DTYPE_ENV, "").strip()
+        if forced and forced not in ("fp32", "bf16"):
+            raise ValueError(f"${DTYPE_ENV} must be fp32 or bf16, not {forced!r}")
+        dtype = forced or ("bf16" if bf16_supported() else "fp32")
     return {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16,
             "bfloat16": torch.bfloat16, "fp16": torch.float16}[dtype]
 

