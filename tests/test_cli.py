@@ -5,7 +5,7 @@ import sys
 
 
 from pyserini_xqg.__main__ import COMMANDS, main
-from pyserini_xqg.runs import read_run
+from pyserini_xqg.io.runs import read_run
 
 from .conftest import write
 
@@ -13,8 +13,8 @@ from .conftest import write
 def test_help_lists_every_command_with_one_line():
     out = subprocess.run([sys.executable, "-m", "pyserini_xqg", "--help"], capture_output=True, text=True, check=True)
     lines = out.stdout.splitlines()
-    for name, text in COMMANDS.items():
-        assert any(line.split() == [name, *text.split()] for line in lines), name
+    for name, command in COMMANDS.items():
+        assert any(line.split() == [name, *command.help.split()] for line in lines), name
 
 
 def test_index_search_evaluate(mini_corpus, tmp_path, capsys, e5_dir):
@@ -56,8 +56,8 @@ def test_bad_input_exits_2_with_file_and_line(tmp_path, capsys):
 
 
 def test_demo_on_the_sample(tmp_path, e5_dir):
-    from pyserini_xqg.demo import run_demo
-    from pyserini_xqg.sample import Sample
+    from pyserini_xqg.apps.demo import run_demo
+    from pyserini_xqg.io.sample import Sample
 
     results = run_demo(tmp_path / "demo", log=lambda *a: None)
     table = results["measures"]["R@2kt"]

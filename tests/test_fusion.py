@@ -1,7 +1,7 @@
 """Fusion of run files through pyserini.fusion, with ties broken by docid."""
 import pytest
 
-from pyserini_xqg.fusion import fuse
+from pyserini_xqg.search.fusion import fuse
 
 
 def test_rrf():

@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from pyserini_xqg.data import DataError
-from pyserini_xqg.generate import PROMPT, prompt, read_generated, run, shard
-from pyserini_xqg.data import Passage
+from pyserini_xqg.generate.queries import PROMPT, generate_queries as run, prompt
+from pyserini_xqg.io.collection import Passage, shard
+from pyserini_xqg.io.files import DataError
+from pyserini_xqg.io.generated import read_generated
 
 from .conftest import read_jsonl, write
 
@@ -110,7 +111,7 @@ def test_top_k_sampler_with_k1_is_greedy_generate(tiny_mt5):
     import torch
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-    from pyserini_xqg.generate import sample_top_k
+    from pyserini_xqg.generate.queries import sample_top_k
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_mt5)
     model = AutoModelForSeq2SeqLM.from_pretrained(tiny_mt5).eval()

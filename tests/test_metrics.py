@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from pyserini_xqg.metrics import recall_at_kt, run_recall_at_kt, sentences, trec_eval, trec_eval_name, word_tokenize
+from pyserini_xqg.eval.metrics import recall_at_kt, run_recall_at_kt, sentences, trec_eval, trec_eval_name, word_tokenize
 
 from .conftest import write
 

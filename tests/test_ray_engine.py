@@ -5,10 +5,13 @@ import faiss
 import numpy as np
 import pytest
 
-from pyserini_xqg import dense, ray_engine
+from pyserini_xqg import jvm
 from pyserini_xqg.__main__ import main
-from pyserini_xqg.generate import shard
-from pyserini_xqg.sample import Sample
+from pyserini_xqg.engines import ray as ray_engine
+from pyserini_xqg.index import dense as dense_index
+from pyserini_xqg.io.collection import shard
+from pyserini_xqg.io.sample import Sample
+from pyserini_xqg.search import dense
 
 from .conftest import read_jsonl, write
 
@@ -19,8 +22,6 @@ LANGS = SAMPLE.languages[:2]
 @pytest.fixture(scope="module")
 def local_ray():
     """One local Ray instance for the module: the engine uses it rather than starting its own."""
-    from pyserini_xqg import jvm
-
     def handlers():  # the handler address, the first field of struct sigaction (the rest holds padding)
         return {sig: raw[:8] for sig, raw in jvm.native_signal_handlers().items()}
 
@@ -95,9 +96,9 @@ def test_encode_ray_equals_local(local_ray, e5_dir, xqg_queries, tmp_path, xqg):
     a, b = (faiss.read_index(str(p / "index")) for p in (local, distributed))
     assert (a.ntotal, a.d) == (b.ntotal, b.d) == (100, 768 if xqg else 384)
     np.testing.assert_allclose(b.reconstruct_n(0, b.ntotal), a.reconstruct_n(0, a.ntotal), atol=1e-5)
-    meta = dense.read_meta(distributed)
+    meta = dense_index.read_meta(distributed)
     assert meta.pop("engine") == {"name": "ray", "workers": 2, "shards": 2}
-    assert meta == dense.read_meta(local)  # encoder, counts and the xQG summary
+    assert meta == dense_index.read_meta(local)  # encoder, counts and the xQG summary
     if xqg:
         assert meta["xqg"]["agg"] == "mean" and meta["xqg"]["queries"] == 4 * 100 - 20
         assert meta["xqg"]["n_per_passage"] == {"min": 2, "max": 4, "mean": 3.8}

@@ -2,8 +2,8 @@
 import csv
 import json
 
-from pyserini_xqg.evaluation import Results
-from pyserini_xqg.report import bar_chart, curve, latex, markdown, write_all
+from pyserini_xqg.eval.evaluation import Results
+from pyserini_xqg.eval.report import bar_chart, curve, latex, markdown, write_all
 
 
 def results():

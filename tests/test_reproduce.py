@@ -4,8 +4,10 @@ import json
 import pytest
 import yaml
 
-from pyserini_xqg.data import DataError, load_corpus
-from pyserini_xqg.reproduce import load_matrix, run_matrix, split_xor_tydi
+from pyserini_xqg.io.collection import load_corpus
+from pyserini_xqg.io.files import DataError
+from pyserini_xqg.__main__ import main
+from pyserini_xqg.apps.reproduce import load_matrix, run_matrix, split_xor_tydi
 
 from .conftest import write
 
@@ -48,16 +50,16 @@ def test_xor_tydi_matrix_shape_and_a_small_run(xor_dir, tmp_path):
     small = dict(paper, systems=[dict(paper["systems"][0], expected={"R@2kt": {"ar": 1.0, "ja": 1.0}})],
                  languages=["ar", "ja"])
     path = write(tmp_path / "small.yaml", yaml.safe_dump(small, allow_unicode=True))
-    result = run_matrix(str(path), str(xor_dir), tmp_path / "work", log=lambda *a: None)
+    result = run_matrix(str(path), main, str(xor_dir), tmp_path / "work", log=lambda *a: None)
     assert result["ok"]
     rows = {(r["language"], r["measure"]): r for r in result["rows"]}
     assert rows[("ja", "R@2kt")]["measured"] == 1.0  # the yes/no question is skipped, as officially
     with pytest.raises(DataError, match="needs --data"):
-        run_matrix("xor-tydi", None, tmp_path / "w3", log=lambda *a: None)
+        run_matrix("xor-tydi", main, None, tmp_path / "w3", log=lambda *a: None)
 
 
 def test_sample_matrix_end_to_end(tmp_path, e5_dir):
-    result = run_matrix("sample", None, tmp_path, log=lambda *a: None)
+    result = run_matrix("sample", main, None, tmp_path, log=lambda *a: None)
     assert result["ok"], [r for r in result["rows"] if not r["ok"]]
     assert any(r["expected"] is not None for r in result["rows"] if r["system"].startswith("mE5"))
 

@@ -1,8 +1,8 @@
 """TREC runs: ties broken by docid, byte-identical reruns, clear errors."""
 import pytest
 
-from pyserini_xqg.data import DataError
-from pyserini_xqg.runs import format_run, read_run, write_run
+from pyserini_xqg.io.files import DataError
+from pyserini_xqg.io.runs import format_run, read_run, write_run
 
 from .conftest import write
 

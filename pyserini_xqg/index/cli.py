@@ -1,0 +1,52 @@
+"""``index`` (Lucene BM25) and ``encode`` (dense or xQG FAISS index), locally or on Ray."""
+from __future__ import annotations
+
+import argparse
+
+from ..encode.cli import add_encoder_arguments, embedder_options
+from ..encode.embedder import Embedder
+from ..engines import ray
+from ..engines.cli import add_engine_arguments
+from ..io.languages import check_language
+from . import dense, lucene, xqg
+from .xqg import AGGREGATIONS, LAYOUTS, Variant
+
+
+def add_index_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", required=True, help="JsonCollection JSONL or id/text/title TSV")
+    p.add_argument("--index", required=True)
+    p.add_argument("--language", default="en", help="corpus language: Anserini analyzer (default en)")
+    p.add_argument("--threads", type=int, default=2)
+
+
+def index(args: argparse.Namespace) -> None:
+    check_language(args.language)
+    print(lucene.build_index(args.corpus, args.index, args.language, args.threads))
+
+
+def add_encode_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--index", required=True)
+    add_encoder_arguments(p)
+    p.add_argument("--xqg", metavar="QUERIES", help="generated queries (generate's output) to fold in")
+    p.add_argument("--a", type=float, default=Variant.a, help=f"weight of the generated queries (default {Variant.a})")
+    p.add_argument("--agg", choices=AGGREGATIONS, default=Variant.agg,
+                   help="sum (the paper's), mean, or auto: sum when every passage has n queries, else mean")
+    p.add_argument("--layout", choices=LAYOUTS, default=Variant.layout,
+                   help="side-by-side keeps passage and query vectors apart: a is chosen at search time")
+    p.add_argument("--xqg-langs", nargs="+", help="fold in only these languages' queries")
+    add_engine_arguments(p)
+
+
+def encode(args: argparse.Namespace) -> None:
+    options = embedder_options(args)
+    if args.engine == "ray":
+        print(ray.encode(args.corpus, args.index, options, args.xqg, args.a, args.agg, args.layout, args.xqg_langs,
+                         args.workers, args.shards, args.ray_address))  # each worker loads the encoder
+        return
+    embedder = Embedder(**options)
+    if args.xqg:
+        print(xqg.build_index(args.corpus, args.xqg, args.index, embedder, args.a, args.agg, args.layout,
+                              args.xqg_langs))
+    else:
+        print(dense.build_index(args.corpus, args.index, embedder))

@@ -1,0 +1,82 @@
+"""Dense indexes in Pyserini's FAISS layout, which ``FaissSearcher`` loads.
+
+An index folder holds ``index`` (``faiss.write_index`` of a flat inner-product index),
+``docid`` (one passage id a line, in vector order) and ``meta.json`` (encoder, recipe,
+dimension, counts, versions). ``write_index`` knows nothing of what the vectors are; the
+plain dense index and the xQG index (``index.xqg``) both write through it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from importlib import metadata
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import faiss
+import numpy as np
+
+from ..encode.embedder import Embedder
+from ..io.collection import Passage, iter_corpus
+from ..io.files import atomic_dir, write_text_atomic
+
+CHUNK = 2048  # passages read, encoded and added per step: memory stays flat with corpus size
+META = "meta.json"
+
+
+def versions() -> dict:
+    names = ("pyserini", "faiss-cpu", "torch", "transformers", "pyserini-xqg")
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def encoded_chunks(corpus: str | os.PathLike, embedder: Embedder,
+                   progress: bool = True) -> Iterator[tuple[list[Passage], np.ndarray]]:
+    """The corpus's passages and their vectors, ``CHUNK`` passages at a time."""
+    from tqdm import tqdm
+
+    passages = iter_corpus(corpus)
+    with tqdm(desc="encode passages", unit="passage", disable=not progress) as bar:
+        while chunk := list(islice(passages, CHUNK)):
+            yield chunk, embedder.passages([p.text for p in chunk], [p.title for p in chunk])
+            bar.update(len(chunk))
+
+
+def write_index(index: str | os.PathLike, chunks: Iterable[tuple[list[str], np.ndarray]], dimension: int,
+                meta: dict) -> Path:
+    """A flat inner-product FAISS index of (docids, vectors) chunks, with ``meta`` in meta.json.
+
+    Written into a temporary folder and renamed, so a crash leaves no half index.
+    """
+    with atomic_dir(index) as work:
+        flat = faiss.IndexFlatIP(dimension)
+        with open(work / "docid", "w", encoding="utf-8") as ids:
+            for docids, vectors in chunks:
+                flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+                ids.writelines(d + "\n" for d in docids)
+        faiss.write_index(flat, str(work / "index"))
+        head = {"encoder": meta.get("encoder"), "index_type": "IndexFlatIP", "dimension": flat.d,
+                "passages": flat.ntotal, "corpus": meta.get("corpus"), "versions": versions()}
+        write_text_atomic(work / META, json.dumps({**head, **meta}, indent=2, ensure_ascii=False) + "\n")
+    return Path(index)
+
+
+def build_index(corpus: str | os.PathLike, index: str | os.PathLike, embedder: Embedder,
+                progress: bool = True) -> Path:
+    """Encode every passage of ``corpus`` into a dense index at ``index``."""
+    chunks = (([p.docid for p in passages], vectors) for passages, vectors in encoded_chunks(corpus, embedder, progress))
+    return write_index(index, chunks, embedder.dimension, {"encoder": embedder.describe(), "corpus": str(corpus)})
+
+
+def read_meta(index: str | os.PathLike) -> dict:
+    path = Path(index) / META
+    if not path.exists():
+        raise FileNotFoundError(f"{index} has no {META}: not a pyserini_xqg dense index")
+    return json.loads(path.read_text())

@@ -1,0 +1,162 @@
+"""xQG augmented indexes: generated queries folded into each passage's vector.
+
+Fused layout (the paper's): ``v(p) = (1 - a) * E(p) + a * agg_i E(q_i)`` with ``agg`` =
+``sum`` (the paper's, a = 0.01) or ``mean``, in one Pyserini FAISS index. ``auto`` (the
+default) takes the paper's sum when every passage has the same number of generated
+queries and the mean otherwise, where the sum favours passages with more queries.
+
+Side-by-side layout: ``[E(p) ; m(p)]`` with ``m(p) = agg_i E(q_i)``, a vector of twice
+the dimension. A query is encoded as ``[(1 - a) E(q) ; a E(q)]``, so the inner product is
+``(1 - a) q.p + a q.m`` - exactly the fused score - and ``a`` is chosen at search time
+without re-encoding (``side_by_side_queries``).
+
+Streaming: generated queries are read from their JSONL in batches, encoded, and added
+into a disk-backed (memmap) accumulator of one row per passage, so memory does not grow
+with the number of generated queries; passages are then encoded chunk by chunk and
+combined with their rows.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..encode.embedder import Embedder
+from ..io.collection import iter_corpus
+from ..io.files import DataError
+from ..io.generated import read_generated
+from . import dense
+
+AGGREGATIONS = ("auto", "sum", "mean")  # auto: the paper's sum when every passage has n queries, else mean
+LAYOUTS = ("fused", "side-by-side")
+QUERY_BATCH = 1024
+
+
+def accumulate(generated: str | os.PathLike, rows: dict[str, int], embedder: Embedder, work: Path,
+               langs: list[str] | None = None, progress: bool = True) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Sum of generated-query vectors per passage (memmap), query counts, and a summary for meta.json."""
+    from tqdm import tqdm
+
+    acc = np.lib.format.open_memmap(work / "query-sum.npy", mode="w+", dtype=np.float32,
+                                    shape=(len(rows), embedder.dimension))
+    counts = np.zeros(len(rows), dtype=np.int64)
+    provenance, per_lang = [], Counter()
+    buffer_rows: list[int] = []
+    buffer_texts: list[str] = []
+
+    def flush():
+        if buffer_texts:
+            vectors = embedder.queries(buffer_texts)
+            np.add.at(acc, np.asarray(buffer_rows), vectors)
+            bar.update(len(buffer_texts))
+            buffer_rows.clear()
+            buffer_texts.clear()
+
+    bar = tqdm(desc="encode generated queries", unit="query", disable=not progress)
+    for record in read_generated(generated, langs):
+        row = rows.get(record["docid"])
+        if row is None:
+            raise DataError(generated, None, f"generated queries name passage {record['docid']!r}, not in the corpus")
+        if record["provenance"] not in provenance:
+            provenance.append(record["provenance"])
+        per_lang[record["lang"]] += len(record["queries"])
+        counts[row] += len(record["queries"])
+        buffer_rows.extend([row] * len(record["queries"]))
+        buffer_texts.extend(record["queries"])
+        if len(buffer_texts) >= QUERY_BATCH:
+            flush()
+    flush()
+    bar.close()
+    acc.flush()
+    summary = {"generator": provenance, "languages": dict(sorted(per_lang.items())),
+               "queries": int(counts.sum()),
+               "n_per_passage": {"min": int(counts.min()) if len(counts) else 0,
+                                 "max": int(counts.max()) if len(counts) else 0,
+                                 "mean": float(counts.mean()) if len(counts) else 0.0}}
+    return acc, counts, summary
+
+
+def combine(p: np.ndarray, q_sum: np.ndarray, counts: np.ndarray, a: float, agg: str, layout: str) -> np.ndarray:
+    """Passage vectors ``p`` with their aggregated query vectors, in the given layout."""
+    m = q_sum / np.maximum(counts, 1)[:, None] if agg == "mean" else q_sum
+    if layout == "side-by-side":
+        return np.hstack([p, m]).astype(np.float32)
+    return ((1 - a) * p + a * m).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One xQG index to build: where, and how the generated queries are folded in."""
+
+    index: str | os.PathLike
+    a: float = 0.01
+    agg: str = "auto"
+    layout: str = "fused"
+
+    def check(self) -> None:
+        if self.agg not in AGGREGATIONS or self.layout not in LAYOUTS:
+            raise ValueError(f"agg must be one of {AGGREGATIONS} and layout one of {LAYOUTS}")
+        if not 0 <= self.a <= 1:
+            raise ValueError(f"a must be in [0, 1], not {self.a}")
+
+
+def resolve_agg(agg: str, low: int, high: int) -> str:
+    """``auto`` as the paper's sum when every passage has the same number of queries (``low`` to
+    ``high``), else the mean; a warning wherever counts vary with sum or auto."""
+    if low != high and agg == "sum":
+        warnings.warn(f"passages have {low}-{high} generated queries: with agg=sum, passages with more queries "
+                      "get larger vectors; consider agg=mean", stacklevel=3)
+    if low != high and agg == "auto":
+        warnings.warn(f"passages have {low}-{high} generated queries: agg=auto takes the mean, not the paper's sum",
+                      stacklevel=3)
+    return ("sum" if low == high else "mean") if agg == "auto" else agg
+
+
+def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, variants: list[Variant],
+                  embedder: Embedder, langs: list[str] | None = None, progress: bool = True) -> list[Path]:
+    """xQG indexes of ``corpus``, one per variant, from one pass over the generated queries."""
+    for v in variants:
+        v.check()
+    first = Path(variants[0].index)
+    first.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{first.name}-queries-", dir=first.parent))
+    try:
+        rows = {p.docid: i for i, p in enumerate(iter_corpus(corpus))}
+        q_sum, counts, summary = accumulate(generated, rows, embedder, work, langs, progress)
+        n = summary["n_per_passage"]
+        variants = [replace(v, agg=resolve_agg(v.agg, n["min"], n["max"])) for v in variants]
+        built = []
+        for v in variants:
+            def chunks(v=v):
+                start = 0
+                for passages, p in dense.encoded_chunks(corpus, embedder, progress):
+                    end = start + len(p)
+                    yield [x.docid for x in passages], combine(p, np.asarray(q_sum[start:end]), counts[start:end],
+                                                               v.a, v.agg, v.layout)
+                    start = end
+
+            dimension = embedder.dimension * (2 if v.layout == "side-by-side" else 1)
+            meta = {"encoder": embedder.describe(), "corpus": str(corpus),
+                    "xqg": {"a": v.a, "agg": v.agg, "layout": v.layout, **summary}}
+            built.append(dense.write_index(v.index, chunks(), dimension, meta))
+        return built
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def build_index(corpus: str | os.PathLike, generated: str | os.PathLike, index: str | os.PathLike,
+                embedder: Embedder, a: float = 0.01, agg: str = "auto", layout: str = "fused",
+                langs: list[str] | None = None, progress: bool = True) -> Path:
+    """An xQG index of ``corpus`` augmented with the queries in ``generated``."""
+    return build_indexes(corpus, generated, [Variant(index, a, agg, layout)], embedder, langs, progress)[0]
+
+
+def side_by_side_queries(q: np.ndarray, a: float) -> np.ndarray:
+    """Query vectors for a side-by-side index at weight ``a``: ``[(1 - a) q ; a q]``."""
+    return np.hstack([(1 - a) * q, a * q]).astype(np.float32)

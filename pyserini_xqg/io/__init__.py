@@ -1,0 +1,1 @@
+"""What the plugin reads and writes: collections, runs, generated-query records, journals, language metadata."""

@@ -1,0 +1,171 @@
+"""Collections: corpora, topics, qrels and answers, with errors that name file and line.
+
+Formats (each one Pyserini or trec_eval reads):
+- corpus: Pyserini JsonCollection JSONL (``id``, ``contents``, optional ``title``)
+  or psgs_w100-style TSV (``id<TAB>text<TAB>title``, header line optional);
+- topics: TSV ``qid<TAB>text`` or JSONL (``qid``/``id`` and ``text``/``question``/``query``);
+- qrels: TREC ``qid 0 docid relevance``;
+- answers: JSONL ``{"qid"/"id": ..., "answers": [...], "lang": ...}`` (XOR-TyDi's shape).
+All text is NFC-normalised.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import islice
+from pathlib import Path
+from typing import Iterator
+
+from .files import DataError, json_object as _json, lines as _lines, nfc
+
+
+@dataclass(frozen=True)
+class Passage:
+    docid: str
+    text: str
+    title: str = ""
+
+
+
+def _field(obj: dict, names: tuple[str, ...], path: Path, number: int, what: str) -> str:
+    for name in names:
+        if name in obj:
+            value = obj[name]
+            if not isinstance(value, (str, int)):
+                raise DataError(path, number, f"field {name!r} must be a string")
+            value = nfc(str(value)).strip()
+            if not value:
+                raise DataError(path, number, f"empty {what} (field {name!r})")
+            return value
+    raise DataError(path, number, f"missing {what}: expected a field named {' or '.join(map(repr, names))}")
+
+
+def iter_corpus(path: str | os.PathLike) -> Iterator[Passage]:
+    """Stream passages, checking ids are unique and texts non-empty."""
+    path = Path(path)
+    seen: set[str] = set()
+    tsv = path.suffix == ".tsv"
+    for number, line in _lines(path):
+        if tsv:
+            cols = line.split("\t")
+            if number == 1 and cols[0] == "id":
+                continue  # psgs_w100 header
+            if len(cols) < 2:
+                raise DataError(path, number, "expected id<TAB>text[<TAB>title]")
+            docid, text = nfc(cols[0]).strip(), nfc(cols[1]).strip()
+            title = nfc(cols[2]).strip() if len(cols) > 2 else ""
+            if not docid or not text:
+                raise DataError(path, number, "empty id or text")
+        else:
+            obj = _json(path, number, line)
+            docid = _field(obj, ("id", "docid", "_id"), path, number, "passage id")
+            text = _field(obj, ("contents", "text"), path, number, "passage text")
+            title = nfc(str(obj.get("title") or "")).strip()
+        if docid in seen:
+            raise DataError(path, number, f"duplicate passage id {docid!r}")
+        seen.add(docid)
+        yield Passage(docid, text, title)
+
+
+def load_corpus(path: str | os.PathLike) -> dict[str, Passage]:
+    return {p.docid: p for p in iter_corpus(path)}
+
+
+def load_topics(path: str | os.PathLike) -> dict[str, str]:
+    """qid -> query text, in file order."""
+    path = Path(path)
+    topics: dict[str, str] = {}
+    jsonl = path.suffix in (".jsonl", ".json")
+    for number, line in _lines(path):
+        if jsonl:
+            obj = _json(path, number, line)
+            qid = _field(obj, ("qid", "id", "query_id"), path, number, "query id")
+            text = _field(obj, ("text", "question", "query", "title"), path, number, "query text")
+        else:
+            cols = line.split("\t")
+            if len(cols) != 2:
+                raise DataError(path, number, f"expected qid<TAB>text, found {len(cols)} tab-separated fields")
+            qid, text = nfc(cols[0]).strip(), nfc(cols[1]).strip()
+            if not qid or not text:
+                raise DataError(path, number, "empty qid or query text")
+        if qid in topics:
+            raise DataError(path, number, f"duplicate query id {qid!r}")
+        topics[qid] = text
+    return topics
+
+
+def load_qrels(path: str | os.PathLike, docids: set[str] | None = None) -> dict[str, dict[str, int]]:
+    """qid -> {docid: relevance}; with ``docids``, every judged passage must exist."""
+    path = Path(path)
+    qrels: dict[str, dict[str, int]] = {}
+    for number, line in _lines(path):
+        cols = line.split()
+        if len(cols) != 4:
+            raise DataError(path, number, "expected TREC qrels: qid iteration docid relevance")
+        qid, _, docid, rel = cols
+        try:
+            relevance = int(rel)
+        except ValueError as err:
+            raise DataError(path, number, f"relevance {rel!r} is not an integer") from err
+        if docids is not None and docid not in docids:
+            raise DataError(path, number, f"qrels name passage {docid!r}, which is not in the corpus")
+        if docid in qrels.setdefault(qid, {}):
+            raise DataError(path, number, f"duplicate judgement for {qid} {docid}")
+        qrels[qid][docid] = relevance
+    return qrels
+
+
+def load_answers(path: str | os.PathLike) -> dict[str, list[str]]:
+    """qid -> answer strings (XOR-TyDi's answers field)."""
+    path = Path(path)
+    answers: dict[str, list[str]] = {}
+    for number, line in _lines(path):
+        obj = _json(path, number, line)
+        qid = _field(obj, ("qid", "id"), path, number, "query id")
+        values = obj.get("answers")
+        if not isinstance(values, list) or not values or not all(isinstance(a, str) and a.strip() for a in values):
+            raise DataError(path, number, "expected 'answers': a non-empty list of non-empty strings")
+        if qid in answers:
+            raise DataError(path, number, f"duplicate query id {qid!r}")
+        answers[qid] = [nfc(a) for a in values]
+    return answers
+
+
+def load_query_languages(path: str | os.PathLike, default: str = "all") -> dict[str, str]:
+    """qid -> language from an answers JSONL's ``lang`` field (``default`` where a line has none).
+
+    The one place a query's language is read from a file: evaluation, reproductions and the demo use it.
+    """
+    languages = {}
+    for number, line in _lines(path):
+        obj = _json(path, number, line)
+        languages[_field(obj, ("qid", "id"), Path(path), number, "query id")] = str(obj.get("lang") or default)
+    return languages
+
+
+def shard(items: list, shard_id: int, shard_num: int) -> list:
+    """Pyserini's sharding: contiguous slices of len // shard_num, the last one taking the rest."""
+    if not 0 <= shard_id < shard_num:
+        raise ValueError(f"--shard-id must be in [0, {shard_num}), not {shard_id}")
+    size = len(items) // shard_num
+    start = shard_id * size
+    return items[start:] if shard_id == shard_num - 1 else items[start:start + size]
+
+
+@dataclass
+class Shard:
+    """One of Pyserini's contiguous corpus shards; passages are streamed, only ids are kept."""
+
+    corpus: str | os.PathLike
+    ids: list[str]          # every passage id of the corpus, in order
+    shard_id: int = 0
+    shard_num: int = 1
+
+    @cached_property
+    def docids(self) -> set[str]:
+        return set(shard(self.ids, self.shard_id, self.shard_num))
+
+    def passages(self):
+        start = self.shard_id * (len(self.ids) // self.shard_num)
+        return islice(iter_corpus(self.corpus), start, start + len(self.docids))

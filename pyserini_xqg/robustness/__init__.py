@@ -1,0 +1,1 @@
+"""Robustness: query attacks, per-query measures of how results move, the robustness report and the study."""

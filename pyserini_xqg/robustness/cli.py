@@ -1,0 +1,108 @@
+"""``attack``, ``robustness`` and ``study``."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..cli import add_dataclass_arguments, from_args, pairs
+from ..index.xqg import AGGREGATIONS
+from ..io.collection import load_answers, load_corpus, load_topics
+from ..io.files import write_text_atomic
+from ..io.languages import check_language
+from ..search.systems import open_index
+from . import study
+from .attacks import PARAPHRASE_TEMPLATE, attack_topics
+from .runner import markdown, run_robustness
+
+ATTACK_HELP = ("an attack name (see pyserini_xqg.robustness.attacks), paraphrase:MODEL, "
+               "backtranslate:FORWARD,BACKWARD or file:PATH")
+
+
+def add_attack_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--topics", required=True)
+    p.add_argument("--lang", required=True, help="the topics' language (ISO 639-1): decides what applies")
+    p.add_argument("--attack", required=True, help=ATTACK_HELP)
+    p.add_argument("--template", default=PARAPHRASE_TEMPLATE, help="prompt of paraphrase:MODEL")
+    p.add_argument("--rate", type=float, default=0.1, help="share of graphemes or words edited (default 0.1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--output", required=True, help="perturbed topics TSV; provenance goes to OUTPUT.provenance.jsonl")
+
+
+def attack(args: argparse.Namespace) -> None:
+    topics, provenance = attack_topics(load_topics(args.topics), args.lang, args.attack, args.rate, args.seed,
+                                       args.template)
+    write_text_atomic(args.output, "".join(f"{q}\t{t}\n" for q, t in topics.items()))
+    write_text_atomic(f"{args.output}.provenance.jsonl",
+                      "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in provenance))
+    print(args.output)
+
+
+def language_topics(specs: list[str]) -> dict[str, dict[str, str]]:
+    """``LANG=PATH`` specs -> language -> qid -> text, each language checked."""
+    return {check_language(lang): load_topics(path) for lang, path in pairs(specs, "LANG=PATH").items()}
+
+
+def add_robustness_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--system", nargs="+", required=True,
+                   help="NAME=INDEX (a BM25 or dense/xQG index; NAME=INDEX@A for a side-by-side xQG index)")
+    p.add_argument("--topics", nargs="+", required=True, help="LANG=PATH, one per language")
+    p.add_argument("--qrels", required=True)
+    p.add_argument("--answers", required=True)
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--attacks", nargs="+", required=True)
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--rate", type=float, default=0.1)
+    p.add_argument("--measures", nargs="+", default=["R@2kt", "nDCG@10"])
+    p.add_argument("--baseline", help="system whose per-query drops the others are tested against")
+    p.add_argument("--hits", type=int, default=100)
+    p.add_argument("--output", required=True, help="folder for robustness.md and robustness.json")
+
+
+def robustness(args: argparse.Namespace) -> None:
+    systems = {}
+    for name, where in pairs(args.system, "NAME=INDEX or NAME=INDEX@A").items():
+        path, at, a = where.rpartition("@")
+        index, weight = (path, float(a)) if at else (where, None)
+        systems[name] = open_index(index, weight, args.hits).search
+    texts = {d: p.text for d, p in load_corpus(args.corpus).items()}
+    report = run_robustness(systems, language_topics(args.topics), args.attacks, args.seeds, args.rate, args.qrels,
+                            load_answers(args.answers), texts, args.measures, baseline=args.baseline)
+    out = Path(args.output)
+    write_text_atomic(out / "robustness.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    text = "\n".join(markdown(report, g) for g in ("family", "language"))
+    write_text_atomic(out / "robustness.md", text)
+    print(text)
+
+
+SETTINGS_HELP = {"output": "study folder; a rerun reuses what it holds",
+                 "model": "the starting dense encoder", "steps": "train-encoder steps",
+                 "a": "xQG weight (the paper's 0.01)", "measures": "the first leads the findings"}
+COLLECTION = ("topics", "qrels", "answers", "train", "generator")
+
+
+def add_study_arguments(p: argparse.ArgumentParser) -> None:
+    add_dataclass_arguments(p, study.Settings, ("output", "model", "steps", "a", "agg"), SETTINGS_HELP,
+                            {"agg": AGGREGATIONS})
+    p.add_argument("--attacks", nargs="+", help="default: every attack that needs no model or file")
+    add_dataclass_arguments(p, study.Settings, ("seeds", "rate", "measures"), SETTINGS_HELP)
+    p.add_argument("--languages", nargs="+", help="sample languages to study (default all); not with --topics")
+    p.add_argument("--corpus", help="a collection other than the built-in sample: its corpus, with the five below")
+    p.add_argument("--topics", nargs="+", help="LANG=PATH dev topics, one per language")
+    p.add_argument("--qrels")
+    p.add_argument("--answers")
+    p.add_argument("--train", help="train-encoder's DPR-style JSONL")
+    p.add_argument("--generator", help="generate's back end for the xQG queries: file:PATH or hf:MODEL")
+
+
+def study_command(args: argparse.Namespace) -> None:
+    if args.corpus:
+        missing = [f"--{n}" for n in COLLECTION if not getattr(args, n)]
+        if missing or args.languages:
+            raise ValueError(f"--corpus needs {' '.join(missing) or 'its own --topics'} (and no --languages)")
+        collection = study.Collection(args.corpus, pairs(args.topics, "LANG=PATH"), args.qrels, args.answers,
+                                      args.train, args.generator)
+    else:
+        collection = study.Collection.sample(args.languages)
+    settings = from_args(study.Settings, args, attacks=args.attacks or list(study.RULE_ATTACKS))
+    study.run_study(collection, settings)

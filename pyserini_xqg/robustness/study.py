@@ -1,0 +1,256 @@
+"""The robustness study in one command: does xQG make a dense retriever more robust to attacked
+queries, by language family, than standard multilingual fine-tuning does?
+
+Four systems: dense (the starting encoder), dense+xQG (its index augmented with generated
+queries), fine-tuned dense (``train-encoder`` on the collection's train split) and fine-tuned
+dense+xQG. Each runs on the clean topics and on every applicable attack over several seeds
+(``runner.run_robustness``). A system's *drop* on a query is clean minus attacked score; the
+main table averages each query's drop over the attacks that apply to its language, then over
+the queries of a family. The effects table tests, per family, the difference of two systems'
+per-query drops (paired t-test, Holm over every cell of the table): xQG's effect, fine-tuning's,
+xQG's on top of fine-tuning, and xQG against fine-tuning head to head.
+
+Each step's output is kept in the study folder, so a rerun skips what is done. Query vectors
+are cached by text per encoder: dense and dense+xQG share their encoder, and an attack that
+leaves a query unchanged (or a deterministic one over several seeds) costs no encoding.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..encode import models
+from ..encode.embedder import Embedder
+from ..eval.evaluation import Results
+from ..eval.report import UP, DOWN, comparisons, grouped_bars, markdown as results_markdown
+from ..eval.significance import compare, holm
+from ..generate.queries import generate_queries, parse_generator
+from ..index import dense as dense_index, xqg
+from ..io.collection import load_answers, load_corpus, load_topics
+from ..io.files import write_text_atomic
+from ..io.languages import LANGUAGES, check_language
+from ..io.sample import Sample
+from ..search import dense
+from ..train.encoder import EncoderTraining, train
+from .attacks import ATTACKS
+from .runner import markdown as robustness_markdown, run_robustness
+
+DENSE, XQG, FT, FT_XQG = "dense", "dense+xQG", "fine-tuned", "fine-tuned+xQG"
+SYSTEMS = (DENSE, XQG, FT, FT_XQG)
+EFFECTS = {  # name -> (system, against): the difference of their per-query drops
+    "xQG (dense+xQG - dense)": (XQG, DENSE),
+    "fine-tuning (fine-tuned - dense)": (FT, DENSE),
+    "xQG after fine-tuning (fine-tuned+xQG - fine-tuned)": (FT_XQG, FT),
+    "xQG vs fine-tuning (dense+xQG - fine-tuned)": (XQG, FT),
+}
+RULE_ATTACKS = (*ATTACKS, "code-switch")  # every attack that needs no model or file
+
+
+@dataclass
+class Collection:
+    """A collection with dev topics per language, judgements, answers and training data."""
+
+    corpus: str
+    topics: dict[str, str]      # language -> dev topics TSV
+    qrels: str
+    answers: str
+    train: str = "sample"       # train-encoder's data: "sample" or a DPR-style JSONL
+    generator: str = ""         # generate's back end for the xQG queries (file:PATH or hf:MODEL)
+
+    @classmethod
+    def sample(cls, languages: list[str] | None = None) -> "Collection":
+        s = Sample()
+        langs = languages or s.languages
+        unknown = sorted(set(langs) - set(s.languages))
+        if unknown:
+            raise ValueError(f"the sample has no topics in {', '.join(unknown)}; it has {', '.join(s.languages)}")
+        return cls(str(s.corpus), {lang: str(s.topics("dev", lang)) for lang in langs}, str(s.qrels("dev")),
+                   str(s.answers("dev")), "sample", f"file:{s.reference_queries}")
+
+
+@dataclass
+class Settings:
+    output: str = "runs/study"
+    model: str = models.BUILTIN_MODEL
+    steps: int = 60                     # train-encoder steps
+    a: float = 0.01                     # the paper's xQG weight, with agg = sum for n queries per passage
+    agg: str = "auto"
+    attacks: list[str] = field(default_factory=lambda: list(RULE_ATTACKS))
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    rate: float = 0.1
+    measures: tuple[str, ...] = ("nDCG@10", "R@2kt")
+    hits: int = 100
+    alpha: float = 0.05
+
+
+class CachedQueries:
+    """Query vectors of one encoder by text: each distinct text is encoded once."""
+
+    def __init__(self, encode: dense.QueryVectorsFn):
+        self.encode, self.vectors = encode, {}
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.vectors]
+        if missing:
+            self.vectors.update(zip(missing, self.encode(missing)))
+        return np.stack([self.vectors[t] for t in texts])
+
+
+def build_systems(collection: Collection, settings: Settings, log=print) -> dict:
+    """Fine-tune, generate, index (reusing what the study folder has); name -> search(topics)."""
+    out = Path(settings.output)
+    fine_tuned = out / "fine-tuned-encoder"
+    if (fine_tuned / "training.json").exists():
+        log(f"fine-tuned encoder: reusing {fine_tuned}")
+    else:
+        log(f"fine-tuned encoder: train-encoder, {settings.steps} steps on {collection.train}")
+        train(EncoderTraining(str(fine_tuned), settings.model, collection.train, settings.steps))
+    langs = list(collection.topics)
+    log(f"xQG queries: {collection.generator} for {', '.join(langs)}")
+    queries = generate_queries(collection.corpus, out / "xqg-queries.jsonl", collection.generator, langs)
+    systems = {}
+    for (plain, augmented), model in (((DENSE, XQG), settings.model), ((FT, FT_XQG), str(fine_tuned))):
+        embedder = Embedder(model)
+        where = {plain: out / "indexes" / plain, augmented: out / "indexes" / augmented}
+        if not (where[plain] / "meta.json").exists():
+            log(f"index {plain}")
+            dense_index.build_index(collection.corpus, where[plain], embedder)
+        if not (where[augmented] / "meta.json").exists():
+            log(f"index {augmented} (a = {settings.a}, agg = {settings.agg})")
+            xqg.build_index(collection.corpus, queries, where[augmented], embedder, settings.a, settings.agg)
+        vectors = CachedQueries(dense.QueryVectors(embedder))
+        for name, index in where.items():
+            systems[name] = lambda topics, index=index, vectors=vectors: dense.batch_search(
+                index, list(topics), vectors(list(topics.values())), settings.hits)
+    return systems
+
+
+def query_drops(report: dict, measure: str) -> dict[str, dict[str, float]]:
+    """system -> qid -> drop averaged over the attacks that apply to the query's language."""
+    collected: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for by_system in report["per_query_drop"].values():
+        for system, by_measure in by_system.items():
+            for qid, drop in by_measure[measure].items():
+                collected[system][qid].append(drop)
+    return {s: {q: statistics.fmean(v) for q, v in qs.items()} for s, qs in collected.items()}
+
+
+def by_group(values: dict[str, float], groups: dict[str, str]) -> dict[str, float]:
+    """Mean per group, then ``all`` (the mean over every query)."""
+    members: dict[str, list[float]] = defaultdict(list)
+    for qid, v in values.items():
+        members[groups[qid]].append(v)
+    return {**{g: statistics.fmean(members[g]) for g in sorted(members)}, "all": statistics.fmean(values.values())}
+
+
+def effects(drops: dict[str, dict[str, float]], groups: dict[str, str], alpha: float) -> dict:
+    """effect -> group -> {delta, p, p_holm, significant}; Holm over every (effect, group) cell."""
+    cells = []
+    for effect, (system, against) in EFFECTS.items():
+        for mapping in (groups, {q: "all" for q in groups}):
+            for (_, group), c in compare({system: drops[system], against: drops[against]}, mapping, against).items():
+                cells.append((effect, group, c.delta, c.p))
+    adjusted = holm([p for *_, p in cells])
+    out: dict = defaultdict(dict)
+    for (effect, group, delta, p), ph in zip(cells, adjusted):
+        out[effect][group] = {"delta": delta, "p": p, "p_holm": ph, "significant": ph < alpha}
+    return dict(out)
+
+
+def _drop_mark(cell: dict | None) -> str:
+    """▲: the drop is significantly smaller (more robust); ▼: significantly larger."""
+    if not cell or not cell["significant"]:
+        return ""
+    return UP if cell["delta"] < 0 else DOWN
+
+
+def analyse(report: dict, alpha: float = 0.05) -> dict:
+    """Per measure and grouping (family, resource class): mean drop table and effects with tests."""
+    qid_lang = report["clean"]["languages"]
+    groupings = {"family": {q: LANGUAGES[l].family for q, l in qid_lang.items()},
+                 "resource_class": {q: f"class {LANGUAGES[l].resource_class}" for q, l in qid_lang.items()}}
+    out = {}
+    for m in report["measures"]:
+        drops = query_drops(report, m)
+        out[m] = {g: {"drop": {s: by_group(drops[s], groups) for s in SYSTEMS},
+                      "effects": effects(drops, groups, alpha)} for g, groups in groupings.items()}
+    return out
+
+
+def answer(analysis: dict, measure: str, grouping: str = "family") -> list[str]:
+    """The findings, stated from the effects table: which differences are significant, where."""
+    lines = []
+    for effect, cells in analysis[measure][grouping]["effects"].items():
+        groups = [g for g in cells if g != "all"]
+        smaller = [g for g in groups if cells[g]["significant"] and cells[g]["delta"] < 0]
+        larger = [g for g in groups if cells[g]["significant"] and cells[g]["delta"] > 0]
+        total = cells["all"]
+        sig = "significant" if total["significant"] else "not significant"
+        lines.append(f"- **{effect}**: mean drop changes by {total['delta']:+.3f} over all queries ({sig}, "
+                     f"Holm p = {total['p_holm']:.3g}); significantly smaller in "
+                     f"{', '.join(smaller) or 'no family'}, larger in {', '.join(larger) or 'no family'} "
+                     f"(of {len(groups)}).")
+    return lines
+
+
+def markdown(report: dict, analysis: dict, meta: dict) -> str:
+    clean = Results(report["clean"]["languages"], report["clean"]["per_query"])
+    cells = comparisons(clean, report["measures"], DENSE)
+    lead = report["measures"][0]
+    lines = ["# Robustness study: xQG against multilingual fine-tuning\n",
+             f"{meta['queries']} queries in {len(meta['languages'])} languages ({', '.join(meta['languages'])}); "
+             f"encoder {meta['model']}, fine-tuned for {meta['steps']} steps on {meta['train']}; xQG a = {meta['a']}, "
+             f"agg {meta['agg']}, queries from {meta['generator']}. Attacks at rate {report['rate']}, seeds "
+             f"{report['seeds']}: {', '.join(report['per_query_drop'])}. {meta['seconds']:.0f} s.\n",
+             "## Findings\n", f"On {lead}, by family (drop = clean - attacked, averaged over applicable attacks):\n",
+             *answer(analysis, lead), ""]
+    for m in report["measures"]:
+        for grouping in ("family", "resource_class"):
+            table, eff = analysis[m][grouping]["drop"], analysis[m][grouping]["effects"]
+            groups = list(table[DENSE])
+            lines += [f"\n## Mean {m} drop by {grouping.replace('_', ' ')}\n",
+                      "| system | " + " | ".join(groups) + " |", "|---|" + "---:|" * len(groups)]
+            lines += [f"| {s} | " + " | ".join(f"{table[s][g]:.3f}" for g in groups) + " |" for s in SYSTEMS]
+            lines += ["", "| effect on the drop | " + " | ".join(groups) + " |", "|---|" + "---:|" * len(groups)]
+            lines += [f"| {e} | " + " | ".join(f"{c[g]['delta']:+.3f}{_drop_mark(c.get(g))}" for g in groups) + " |"
+                      for e, c in eff.items()]
+        lines.append(f"\n![{m} drop by family](drop-by-family.{m.replace('@', '_at_')}.png)\n")
+    lines += [f"\n{UP}/{DOWN} in effects: the drop is significantly smaller/larger (paired t-test over queries, "
+              f"Holm over every cell of the table, alpha = {meta['alpha']}).\n",
+              "\n## Clean scores\n", f"{UP}/{DOWN}: significantly better/worse than dense (paired t-test, Holm).\n"]
+    lines += [results_markdown(clean, m, cells[m]) for m in report["measures"]]
+    lines += ["\n## Every attack\n", robustness_markdown(report, "family")]
+    return "\n".join(lines)
+
+
+def run_study(collection: Collection, settings: Settings, log=print) -> dict:
+    """Build the four systems, attack them, and write study.md, study.json and plots into the output."""
+    started = time.time()
+    out = Path(settings.output)
+    out.mkdir(parents=True, exist_ok=True)
+    topics = {check_language(lang): load_topics(path) for lang, path in collection.topics.items()}
+    parse_generator(collection.generator)  # a bad spec fails here, not after training
+    systems = build_systems(collection, settings, log)
+    texts = {d: p.text for d, p in load_corpus(collection.corpus).items()}
+    report = run_robustness(systems, topics, settings.attacks, settings.seeds, settings.rate, collection.qrels,
+                       load_answers(collection.answers), texts, settings.measures, baseline=DENSE, log=log)
+    analysis = analyse(report, settings.alpha)
+    training = json.loads((out / "fine-tuned-encoder" / "training.json").read_text())
+    meta = {**asdict(settings), **asdict(collection), "languages": list(topics), "queries": sum(map(len, topics.values())),
+            "steps": training["args"]["steps"], "train": training["args"]["train"], "seconds": time.time() - started}
+    for m in settings.measures:
+        grouped_bars(analysis[m]["family"]["drop"], f"mean {m} drop", f"{m} drop by language family, per system",
+                     out / f"drop-by-family.{m.replace('@', '_at_')}.png")
+    write_text_atomic(out / "study.json", json.dumps({"settings": meta, "analysis": analysis, "robustness": report},
+                                                      indent=1, ensure_ascii=False) + "\n")
+    text = markdown(report, analysis, meta)
+    write_text_atomic(out / "study.md", text)
+    log(text[:text.index("\n## Clean scores")])
+    log(f"study.md, study.json and plots in {out} ({meta['seconds']:.0f} s)")
+    return {"analysis": analysis, "robustness": report, "settings": meta}

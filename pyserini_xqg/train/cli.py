@@ -1,0 +1,30 @@
+"""``train-generator`` and ``train-encoder``: options straight from the trainers' dataclasses."""
+from __future__ import annotations
+
+import argparse
+
+from ..cli import add_dataclass_arguments, from_args
+from . import encoder, generator
+
+HELP = {"model": "model to start from (hub name or path)", "output": "folder for the fine-tuned model",
+        "train": "'sample' (the built-in train split) or an XOR-TyDi/DPR-style JSONL"}
+GENERATOR_OPTIONS = ("model", "output", "train", "steps", "batch_size", "learning_rate", "seed", "device")
+ENCODER_OPTIONS = ("model", "output", "train", "steps", "batch_size", "learning_rate", "temperature", "seed", "device")
+
+
+def add_train_generator_arguments(p: argparse.ArgumentParser) -> None:
+    add_dataclass_arguments(p, generator.TrainingArgs, GENERATOR_OPTIONS, HELP)
+
+
+def train_generator(args: argparse.Namespace) -> None:
+    log = generator.train(from_args(generator.TrainingArgs, args))
+    print(f"{args.output}: {log['pairs']} pairs, loss {log['loss'][0]:.3f} -> {log['loss'][-1]:.3f}")
+
+
+def add_train_encoder_arguments(p: argparse.ArgumentParser) -> None:
+    add_dataclass_arguments(p, encoder.EncoderTraining, ENCODER_OPTIONS, HELP)
+
+
+def train_encoder(args: argparse.Namespace) -> None:
+    log = encoder.train(from_args(encoder.EncoderTraining, args))
+    print(f"{args.output}: {log['examples']} examples, loss {log['loss'][0]:.3f} -> {log['loss'][-1]:.3f}")

@@ -1,0 +1,36 @@
+"""What the two trainers (``train.generator``, ``train.encoder``) share."""
+from __future__ import annotations
+
+import json
+import os
+import random
+from typing import Iterator, Sequence, TypeVar
+
+from ..io.collection import Passage
+from ..io.files import atomic_dir, nfc
+
+T = TypeVar("T")
+
+
+def shuffled_batches(items: Sequence[T], size: int, rng: random.Random) -> Iterator[list[T]]:
+    """Endless batches of ``size``, each epoch in a fresh random order."""
+    order: list[T] = []
+    while True:
+        if len(order) < size:
+            order += rng.sample(list(items), len(items))
+        batch, order = order[:size], order[size:]
+        yield batch
+
+
+def ctx_passage(ctx: dict) -> Passage:
+    """A DPR/XOR-TyDi ``*_ctxs`` entry (or Tevatron passage) as a Passage."""
+    return Passage(str(ctx.get("docid", ctx.get("passage_id", ""))), nfc(ctx["text"]), nfc(ctx.get("title", "")))
+
+
+def save_model(output: str | os.PathLike, model, tokenizer, log: dict, extra: dict[str, dict] | None = None) -> None:
+    """Model, tokenizer, ``training.json`` and any extra JSON files, swapped in atomically."""
+    with atomic_dir(output) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        for name, payload in {"training.json": log, **(extra or {})}.items():
+            (tmp / name).write_text(json.dumps(payload, indent=1) + "\n")
