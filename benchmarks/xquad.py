@@ -4,7 +4,7 @@ Questions in each of XQuAD's 11 non-English languages retrieve the 240 English
 paragraphs. A paragraph's *other* questions stand in for generated queries
 (leave-one-out): a question's own translations never augment its paragraph while
 that question is evaluated. Because the augmentation then differs per question, the
-scores use the side-by-side identity of ``augment``: score = (1 - a) q.p + a q.m(p),
+scores use the side-by-side identity of ``index.xqg``: score = (1 - a) q.p + a q.m(p),
 with m(p) the sum or mean of the paragraph's query vectors minus the question's own.
 
     python benchmarks/xquad.py --data ../shared/data/xquad --output runs/xquad
@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-import pyserini_xqg  # noqa: F401  (Java for trec_eval)
-from pyserini_xqg import augment, dense
-from pyserini_xqg.data import load_answers, load_corpus, load_qrels, load_topics
-from pyserini_xqg.encoders import Embedder, PassageEncoder, QueryEncoder
-from pyserini_xqg.evaluation import evaluate, markdown
-from pyserini_xqg.models import BUILTIN_MODEL
+from pyserini_xqg.encode.embedder import Embedder
+from pyserini_xqg.encode.models import BUILTIN_MODEL
+from pyserini_xqg.eval.evaluation import evaluate
+from pyserini_xqg.eval.report import markdown
+from pyserini_xqg.index import dense, xqg
+from pyserini_xqg.io.collection import load_answers, load_corpus, load_qrels, load_topics
 
 LANGS = ("ar", "de", "el", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
 SETTINGS = [("sum", 0.01), ("sum", 0.03), ("mean", 0.1), ("mean", 0.3), ("mean", 0.5)]
@@ -59,9 +59,9 @@ def main() -> None:
     qids = list(topics[LANGS[0]])
     home = {q: docids.index(next(iter(qrels[q]))) for q in qids}
 
-    P = cached(out / "passages.npy", lambda: PassageEncoder(embedder=embedder).encode([corpus[d].text for d in docids]))
+    P = cached(out / "passages.npy", lambda: embedder.passages([corpus[d].text for d in docids]))
     Q = {lang: cached(out / f"queries.{lang}.npy",
-                      lambda lang=lang: QueryEncoder(embedder=embedder).encode_batch([topics[lang][q] for q in qids]))
+                      lambda lang=lang: embedder.queries([topics[lang][q] for q in qids]))
          for lang in LANGS}
 
     # per-paragraph sums of query vectors, per language and pooled; per-question own contribution
@@ -124,7 +124,7 @@ def main() -> None:
     dense.build_index(data / "corpus.jsonl", out / "index-dense", embedder, progress=False)
     plain = len(docids) / (time.time() - t)
     t = time.time()
-    augment.build_index(data / "corpus.jsonl", generated, out / "index-xqg", embedder, agg="mean", a=0.3,
+    xqg.build_index(data / "corpus.jsonl", generated, out / "index-xqg", embedder, agg="mean", a=0.3,
                         progress=False)
     augmented = len(docids) / (time.time() - t)
     report.append(f"encoding throughput ({embedder.describe()['dtype']}, 2 cores): dense {plain:.1f} passages/s; "
