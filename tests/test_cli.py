@@ -79,3 +79,28 @@ def test_demo_on_the_sample(tmp_path, e5_dir):
     meta = json.loads((tmp_path / "demo" / "indexes" / "xqg-sum" / "meta.json").read_text())["xqg"]
     assert meta["n_per_passage"] == {"min": 24, "max": 24, "mean": 24.0}  # 2 hand-written queries x 12 languages
     assert meta["generator"][0]["backend"] == "hand-written"
+
+
+def test_index_and_encode_leave_the_title_out_on_request(tmp_path, tiny_model):
+    import faiss
+    import numpy as np
+
+    from pyserini_xqg.encode.embedder import Embedder, Recipe
+    from pyserini_xqg.search import lucene
+
+    corpus = write(tmp_path / "c.jsonl", '{"id": "t1", "title": "Zanzibar", "contents": "An island off the coast."}\n'
+                                         '{"id": "t2", "title": "Other", "contents": "Something else entirely."}\n')
+    found = {}
+    for flag in ("--title", "--no-title"):
+        name = flag.strip("-")
+        assert main(["index", "--corpus", str(corpus), "--index", str(tmp_path / f"bm25-{name}"), flag]) == 0
+        found[name] = [d for d, _ in lucene.search(tmp_path / f"bm25-{name}", {"q": "Zanzibar"}, 2)["q"]]
+        assert main(["encode", "--corpus", str(corpus), "--index", str(tmp_path / f"dense-{name}"), "--encoder",
+                     tiny_model, "--pooling", "mean", "--dtype", "fp32", flag]) == 0
+        assert json.loads((tmp_path / f"dense-{name}" / "meta.json").read_text())["title"] == (flag == "--title")
+    assert found == {"title": ["t1"], "no-title": []}  # the title's word is found only where it was indexed
+    embedder = Embedder(tiny_model, Recipe(pooling="mean"), dtype="fp32")
+    texts = ["An island off the coast.", "Something else entirely."]
+    for name, titles in (("title", ["Zanzibar", "Other"]), ("no-title", None)):
+        stored = faiss.read_index(str(tmp_path / f"dense-{name}" / "index"))
+        np.testing.assert_allclose(stored.reconstruct_n(0, 2), embedder.passages(texts, titles), rtol=1e-5, atol=1e-6)

@@ -200,18 +200,18 @@ def generate(corpus: str | os.PathLike, output: str | os.PathLike, generator: st
 class _Encode:
     """One encoder replica (loaded once): a dense or xQG index of whole shards."""
 
-    def __init__(self, work: str, embedder: dict, xqg: dict | None):
-        self.work, self.embedder, self.xqg = Path(work), Embedder(**embedder), xqg
+    def __init__(self, work: str, embedder: dict, xqg: dict | None, title: bool):
+        self.work, self.embedder, self.xqg, self.title = Path(work), Embedder(**embedder), xqg, title
 
     def __call__(self, batch: dict) -> dict:
         for i in batch["shard_id"]:
             corpus, index = self.work / f"corpus-{i:05d}.jsonl", self.work / f"index-{i:05d}"
             if self.xqg is None:
-                dense.build_index(corpus, index, self.embedder, progress=False)
+                dense.build_index(corpus, index, self.embedder, progress=False, title=self.title)
             else:
                 variant = xqg_index.Variant(index, self.xqg["a"], self.xqg["agg"], self.xqg["layout"])
                 xqg_index.build_indexes(corpus, self.work / f"queries-{i:05d}.jsonl", [variant], self.embedder,
-                                      self.xqg["langs"], progress=False)
+                                      self.xqg["langs"], progress=False, title=self.title)
         return batch
 
 
@@ -256,7 +256,7 @@ def merge_indexes(parts: list[Path], index: str | os.PathLike, corpus: str | os.
 def encode(corpus: str | os.PathLike, index: str | os.PathLike, embedder: dict, xqg: str | os.PathLike | None = None,
            a: float = 0.01, agg: str = "auto", layout: str = "fused", langs: list[str] | None = None,
            workers: int = 2, shards: int | None = None, address: str | None = None,
-           progress: bool = True) -> Path:
+           progress: bool = True, title: bool = True) -> Path:
     """A dense (or, with ``xqg``, an xQG) index of ``corpus`` encoded on Ray; ``embedder``: Embedder's arguments."""
     _ray()
     index = Path(index)
@@ -277,8 +277,8 @@ def encode(corpus: str | os.PathLike, index: str | os.PathLike, embedder: dict, 
                                       max(counts[p.docid] for p in passages))  # as the local engine decides
             options = {"a": a, "agg": agg, "layout": layout, "langs": langs}
         with session(address, workers) as ray:
-            _run(ray, _Encode, {"work": str(work), "embedder": embedder, "xqg": options}, len(parts), workers,
-                 embedder.get("device", "cpu"), progress)
+            _run(ray, _Encode, {"work": str(work), "embedder": embedder, "xqg": options, "title": title}, len(parts),
+                 workers, embedder.get("device", "cpu"), progress)
         engine = {"name": "ray", "workers": workers, "shards": len(parts)}
         return merge_indexes([work / f"index-{i:05d}" for i in range(len(parts))], index, corpus, engine)
     finally:

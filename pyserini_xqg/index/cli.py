@@ -17,11 +17,18 @@ def add_index_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", required=True)
     p.add_argument("--language", default="en", help="corpus language: Anserini analyzer (default en)")
     p.add_argument("--threads", type=int, default=2)
+    add_title_argument(p)
+
+
+def add_title_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--title", action=argparse.BooleanOptionalAction, default=True,
+                   help="index each passage's title with its text (Pyserini's 'title text'); --no-title: the text "
+                   "only (recorded in the index's metadata)")
 
 
 def index(args: argparse.Namespace) -> None:
     check_language(args.language)
-    print(lucene.build_index(args.corpus, args.index, args.language, args.threads))
+    print(lucene.build_index(args.corpus, args.index, args.language, args.threads, args.title))
 
 
 def add_encode_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,6 +42,7 @@ def add_encode_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layout", choices=LAYOUTS, default=Variant.layout,
                    help="side-by-side keeps passage and query vectors apart: a is chosen at search time")
     p.add_argument("--xqg-langs", nargs="+", help="fold in only these languages' queries")
+    add_title_argument(p)
     add_engine_arguments(p)
 
 
@@ -42,11 +50,11 @@ def encode(args: argparse.Namespace) -> None:
     options = embedder_options(args)
     if args.engine == "ray":
         print(ray.encode(args.corpus, args.index, options, args.xqg, args.a, args.agg, args.layout, args.xqg_langs,
-                         args.workers, args.shards, args.ray_address))  # each worker loads the encoder
+                         args.workers, args.shards, args.ray_address, title=args.title))  # each worker loads the encoder
         return
     embedder = Embedder(**options)
     if args.xqg:
         print(xqg.build_index(args.corpus, args.xqg, args.index, embedder, args.a, args.agg, args.layout,
-                              args.xqg_langs))
+                              args.xqg_langs, title=args.title))
     else:
-        print(dense.build_index(args.corpus, args.index, embedder))
+        print(dense.build_index(args.corpus, args.index, embedder, title=args.title))

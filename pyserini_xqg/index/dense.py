@@ -37,15 +37,16 @@ def versions() -> dict:
     return out
 
 
-def encoded_chunks(corpus: str | os.PathLike, embedder: Embedder,
-                   progress: bool = True) -> Iterator[tuple[list[Passage], np.ndarray]]:
-    """The corpus's passages and their vectors, ``CHUNK`` passages at a time."""
+def encoded_chunks(corpus: str | os.PathLike, embedder: Embedder, progress: bool = True,
+                   title: bool = True) -> Iterator[tuple[list[Passage], np.ndarray]]:
+    """The corpus's passages and their vectors, ``CHUNK`` passages at a time; ``title``: encode
+    ``title text`` (Pyserini's convention) where a passage has a title, else the text alone."""
     from tqdm import tqdm
 
     passages = iter_corpus(corpus)
     with tqdm(desc="encode passages", unit="passage", disable=not progress) as bar:
         while chunk := list(islice(passages, CHUNK)):
-            yield chunk, embedder.passages([p.text for p in chunk], [p.title for p in chunk])
+            yield chunk, embedder.passages([p.text for p in chunk], [p.title for p in chunk] if title else None)
             bar.update(len(chunk))
 
 
@@ -69,10 +70,12 @@ def write_index(index: str | os.PathLike, chunks: Iterable[tuple[list[str], np.n
 
 
 def build_index(corpus: str | os.PathLike, index: str | os.PathLike, embedder: Embedder,
-                progress: bool = True) -> Path:
-    """Encode every passage of ``corpus`` into a dense index at ``index``."""
-    chunks = (([p.docid for p in passages], vectors) for passages, vectors in encoded_chunks(corpus, embedder, progress))
-    return write_index(index, chunks, embedder.dimension, {"encoder": embedder.describe(), "corpus": str(corpus)})
+                progress: bool = True, title: bool = True) -> Path:
+    """Encode every passage of ``corpus`` (with its title, or without) into a dense index at ``index``."""
+    chunks = (([p.docid for p in passages], vectors)
+              for passages, vectors in encoded_chunks(corpus, embedder, progress, title))
+    return write_index(index, chunks, embedder.dimension,
+                       {"encoder": embedder.describe(), "corpus": str(corpus), "title": title})
 
 
 def read_meta(index: str | os.PathLike) -> dict:

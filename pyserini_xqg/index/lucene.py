@@ -15,7 +15,7 @@ META = "xqg-bm25.json"  # beside Lucene's files: the analyzer language the index
 
 
 def build_index(corpus: str | os.PathLike, index: str | os.PathLike, language: str = "en",
-                threads: int = 2) -> Path:
+                threads: int = 2, title: bool = True) -> Path:
     """Index ``corpus`` with Anserini's IndexCollection (JsonCollection, positions, raw docs).
 
     ``language`` picks Anserini's analyzer for the corpus; the same analyzer is used
@@ -27,14 +27,14 @@ def build_index(corpus: str | os.PathLike, index: str | os.PathLike, language: s
     with atomic_dir(index) as out, tempfile.TemporaryDirectory(dir=Path(index).parent) as docs:
         with open(Path(docs) / "corpus.jsonl", "w", encoding="utf-8") as f:
             for p in iter_corpus(corpus):
-                contents = f"{p.title}\n{p.text}" if p.title else p.text
+                contents = f"{p.title}\n{p.text}" if p.title and title else p.text
                 f.write(json.dumps({"id": p.docid, "contents": contents}, ensure_ascii=False) + "\n")
         shutil.rmtree(out)  # Anserini creates the index folder itself
         args = ["-collection", "JsonCollection", "-input", docs, "-index", str(out),
                 "-generator", "DefaultLuceneDocumentGenerator", "-threads", str(threads),
                 "-storePositions", "-storeDocvectors", "-storeRaw", "-language", language, "-quiet"]
         autoclass("io.anserini.index.IndexCollection").main(args)
-        write_text_atomic(out / META, json.dumps({"language": language, "corpus": str(corpus)}) + "\n")
+        write_text_atomic(out / META, json.dumps({"language": language, "corpus": str(corpus), "title": title}) + "\n")
     return Path(index)
 
 

@@ -119,7 +119,8 @@ def resolve_agg(agg: str, low: int, high: int) -> str:
 
 
 def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, variants: list[Variant],
-                  embedder: Embedder, langs: list[str] | None = None, progress: bool = True) -> list[Path]:
+                  embedder: Embedder, langs: list[str] | None = None, progress: bool = True,
+                  title: bool = True) -> list[Path]:
     """xQG indexes of ``corpus``, one per variant, from one pass over the generated queries."""
     for v in variants:
         v.check()
@@ -135,14 +136,14 @@ def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, varia
         for v in variants:
             def chunks(v=v):
                 start = 0
-                for passages, p in dense.encoded_chunks(corpus, embedder, progress):
+                for passages, p in dense.encoded_chunks(corpus, embedder, progress, title):
                     end = start + len(p)
                     yield [x.docid for x in passages], combine(p, np.asarray(q_sum[start:end]), counts[start:end],
                                                                v.a, v.agg, v.layout)
                     start = end
 
             dimension = embedder.dimension * (2 if v.layout == "side-by-side" else 1)
-            meta = {"encoder": embedder.describe(), "corpus": str(corpus),
+            meta = {"encoder": embedder.describe(), "corpus": str(corpus), "title": title,
                     "xqg": {"a": v.a, "agg": v.agg, "layout": v.layout, **summary}}
             built.append(dense.write_index(v.index, chunks(), dimension, meta))
         return built
@@ -152,9 +153,9 @@ def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, varia
 
 def build_index(corpus: str | os.PathLike, generated: str | os.PathLike, index: str | os.PathLike,
                 embedder: Embedder, a: float = 0.01, agg: str = "auto", layout: str = "fused",
-                langs: list[str] | None = None, progress: bool = True) -> Path:
+                langs: list[str] | None = None, progress: bool = True, title: bool = True) -> Path:
     """An xQG index of ``corpus`` augmented with the queries in ``generated``."""
-    return build_indexes(corpus, generated, [Variant(index, a, agg, layout)], embedder, langs, progress)[0]
+    return build_indexes(corpus, generated, [Variant(index, a, agg, layout)], embedder, langs, progress, title)[0]
 
 
 def side_by_side_queries(q: np.ndarray, a: float) -> np.ndarray:
