@@ -143,3 +143,22 @@ def test_auto_aggregation_takes_the_mean_when_counts_vary(embedder, mini_corpus,
         for i in range(1, 7)))
     index = augment.build_index(mini_corpus, constant, tmp_path / "auto2", embedder, progress=False)
     assert json.loads((index / "meta.json").read_text())["xqg"]["agg"] == "sum"
+
+
+def test_an_xqg_index_from_a_dense_one_reuses_its_passage_vectors(embedder, mini_corpus, generated, tmp_path,
+                                                                    monkeypatch):
+    monkeypatch.setattr(dense_index, "CHUNK", 4)  # stored vectors are read back in two chunks
+    plain = dense_index.build_index(mini_corpus, tmp_path / "dense", embedder, progress=False)
+    encoded = augment.build_index(mini_corpus, generated, tmp_path / "encoded", embedder, a=0.3, agg="mean",
+                                  progress=False)
+    calls = []
+    monkeypatch.setattr(dense_index, "encoded_chunks", lambda *a, **k: calls.append(a) or iter(()))
+    reused = augment.build_index(mini_corpus, generated, tmp_path / "reused", embedder, a=0.3, agg="mean",
+                                 progress=False, passages_from=plain)
+    assert calls == []  # no passage was encoded again
+    a, b = (faiss.read_index(str(p / "index")) for p in (encoded, reused))
+    np.testing.assert_array_equal(a.reconstruct_n(0, a.ntotal), b.reconstruct_n(0, b.ntotal))
+    assert (reused / "docid").read_text() == (encoded / "docid").read_text()
+    with pytest.raises(ValueError, match="cannot be reused"):  # another title choice: other vectors
+        augment.build_index(mini_corpus, generated, tmp_path / "bad", embedder, progress=False, title=False,
+                            passages_from=plain)

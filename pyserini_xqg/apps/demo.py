@@ -44,7 +44,8 @@ def run_demo(output: str | Path = "runs/demo", model: str = models.BUILTIN_MODEL
     plain = dense_index.build_index(sample.corpus, out / "indexes" / "dense", embedder)
     fused, side = xqg.build_indexes(sample.corpus, queries, [
         xqg.Variant(out / "indexes" / "xqg-sum", PAPER_A, "sum"),
-        xqg.Variant(out / "indexes" / "xqg-mean-side-by-side", agg="mean", layout="side-by-side")], embedder)
+        xqg.Variant(out / "indexes" / "xqg-mean-side-by-side", agg="mean", layout="side-by-side")], embedder,
+        passages_from=plain)  # the dense index's passage vectors, not a second and third encoding
 
     log(f"[4/5] search: {len(langs)} languages")
     native = {q: t for lang in langs for q, t in load_topics(sample.topics(SPLIT, lang)).items()}

@@ -78,6 +78,21 @@ def build_index(corpus: str | os.PathLike, index: str | os.PathLike, embedder: E
                        {"encoder": embedder.describe(), "corpus": str(corpus), "title": title})
 
 
+def stored_chunks(index: str | os.PathLike, docids: list[str], encoder: dict,
+                  title: bool) -> Iterator[tuple[list[str], np.ndarray]]:
+    """The passage vectors of a plain dense index, ``CHUNK`` at a time, after checking that it holds
+    ``docids`` in that order, encoded by ``encoder`` (``Embedder.describe()``) with the same title choice."""
+    meta = read_meta(index)
+    found = (Path(index) / "docid").read_text(encoding="utf-8").splitlines()
+    if "xqg" in meta or meta["encoder"] != encoder or meta.get("title", True) != title or found != docids:
+        raise ValueError(f"{index} is not a plain dense index of these passages by this encoder "
+                         f"(title={title}): its vectors cannot be reused")
+    flat = faiss.read_index(str(Path(index) / "index"))
+    for start in range(0, flat.ntotal, CHUNK):
+        end = min(start + CHUNK, flat.ntotal)
+        yield docids[start:end], flat.reconstruct_n(start, end - start)
+
+
 def read_meta(index: str | os.PathLike) -> dict:
     path = Path(index) / META
     if not path.exists():

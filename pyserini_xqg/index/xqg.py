@@ -120,8 +120,12 @@ def resolve_agg(agg: str, low: int, high: int) -> str:
 
 def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, variants: list[Variant],
                   embedder: Embedder, langs: list[str] | None = None, progress: bool = True,
-                  title: bool = True) -> list[Path]:
-    """xQG indexes of ``corpus``, one per variant, from one pass over the generated queries."""
+                  title: bool = True, passages_from: str | os.PathLike | None = None) -> list[Path]:
+    """xQG indexes of ``corpus``, one per variant, from one pass over the generated queries.
+
+    ``passages_from``: a dense index of ``corpus`` built by the same encoder with the same title
+    choice, whose passage vectors are reused instead of encoding the corpus again.
+    """
     for v in variants:
         v.check()
     first = Path(variants[0].index)
@@ -132,14 +136,20 @@ def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, varia
         q_sum, counts, summary = accumulate(generated, rows, embedder, work, langs, progress)
         n = summary["n_per_passage"]
         variants = [replace(v, agg=resolve_agg(v.agg, n["min"], n["max"])) for v in variants]
+        def passages():
+            if passages_from is not None:
+                yield from dense.stored_chunks(passages_from, list(rows), embedder.describe(), title)
+                return
+            for chunk, vectors in dense.encoded_chunks(corpus, embedder, progress, title):
+                yield [p.docid for p in chunk], vectors
+
         built = []
         for v in variants:
             def chunks(v=v):
                 start = 0
-                for passages, p in dense.encoded_chunks(corpus, embedder, progress, title):
+                for docids, p in passages():
                     end = start + len(p)
-                    yield [x.docid for x in passages], combine(p, np.asarray(q_sum[start:end]), counts[start:end],
-                                                               v.a, v.agg, v.layout)
+                    yield docids, combine(p, np.asarray(q_sum[start:end]), counts[start:end], v.a, v.agg, v.layout)
                     start = end
 
             dimension = embedder.dimension * (2 if v.layout == "side-by-side" else 1)
@@ -153,9 +163,11 @@ def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, varia
 
 def build_index(corpus: str | os.PathLike, generated: str | os.PathLike, index: str | os.PathLike,
                 embedder: Embedder, a: float = 0.01, agg: str = "auto", layout: str = "fused",
-                langs: list[str] | None = None, progress: bool = True, title: bool = True) -> Path:
-    """An xQG index of ``corpus`` augmented with the queries in ``generated``."""
-    return build_indexes(corpus, generated, [Variant(index, a, agg, layout)], embedder, langs, progress, title)[0]
+                langs: list[str] | None = None, progress: bool = True, title: bool = True,
+                passages_from: str | os.PathLike | None = None) -> Path:
+    """An xQG index of ``corpus`` augmented with the queries in ``generated`` (see ``build_indexes``)."""
+    return build_indexes(corpus, generated, [Variant(index, a, agg, layout)], embedder, langs, progress, title,
+                         passages_from)[0]
 
 
 def side_by_side_queries(q: np.ndarray, a: float) -> np.ndarray:
