@@ -35,12 +35,12 @@ def embedder(tiny_model):
 
 
 def direct(embedder, corpus_ids, texts, a, agg):
-    """(1 - a) E(p) + a agg E(q_i), all vectors in memory."""
+    """(1 - a) E(p) + a agg E(q_i), all vectors in memory; E(p) itself for a passage without queries."""
     p = embedder.passages([t for t, _ in texts], [ti for _, ti in texts])
     rows = []
     for i, docid in enumerate(corpus_ids):
         queries = [x for qs in GENERATED.get(docid, {}).values() for x in qs]
-        m = embedder.queries(queries).sum(0) if queries else np.zeros(p.shape[1], dtype=np.float32)
+        m = embedder.queries(queries).sum(0) if queries else p[i]
         if agg == "mean" and queries:
             m = m / len(queries)
         rows.append((1 - a) * p[i] + a * m)
@@ -159,6 +159,9 @@ def test_an_xqg_index_from_a_dense_one_reuses_its_passage_vectors(embedder, mini
     a, b = (faiss.read_index(str(p / "index")) for p in (encoded, reused))
     np.testing.assert_array_equal(a.reconstruct_n(0, a.ntotal), b.reconstruct_n(0, b.ntotal))
     assert (reused / "docid").read_text() == (encoded / "docid").read_text()
+    plain_vectors = faiss.read_index(str(plain / "index")).reconstruct_n(0, 6)
+    for row in (3, 5):  # d4 and d6 have no generated queries: they keep their own vectors
+        np.testing.assert_array_equal(b.reconstruct(row), plain_vectors[row])
     with pytest.raises(ValueError, match="cannot be reused"):  # another title choice: other vectors
         augment.build_index(mini_corpus, generated, tmp_path / "bad", embedder, progress=False, title=False,
                             passages_from=plain)

@@ -10,6 +10,10 @@ the dimension. A query is encoded as ``[(1 - a) E(q) ; a E(q)]``, so the inner p
 ``(1 - a) q.p + a q.m`` - exactly the fused score - and ``a`` is chosen at search time
 without re-encoding (``side_by_side_queries``).
 
+A passage without generated queries keeps its own vector: its ``m(p)`` is ``E(p)``, so both
+layouts score it ``q.p`` whatever ``a`` is. (With ``m(p) = 0`` it would score ``(1 - a) q.p``
+and lose to every passage that has queries; the paper gives every passage queries.)
+
 Streaming: generated queries are read from their JSONL in batches, encoded, and added
 into a disk-backed (memmap) accumulator of one row per passage, so memory does not grow
 with the number of generated queries; passages are then encoded chunk by chunk and
@@ -83,11 +87,14 @@ def accumulate(generated: str | os.PathLike, rows: dict[str, int], embedder: Emb
 
 
 def combine(p: np.ndarray, q_sum: np.ndarray, counts: np.ndarray, a: float, agg: str, layout: str) -> np.ndarray:
-    """Passage vectors ``p`` with their aggregated query vectors, in the given layout."""
+    """Passage vectors ``p`` with their aggregated query vectors, in the given layout; a passage
+    without queries stands in for them (``m(p) = p``)."""
     m = q_sum / np.maximum(counts, 1)[:, None] if agg == "mean" else q_sum
+    empty = (counts == 0)[:, None]
+    m = np.where(empty, p, m)
     if layout == "side-by-side":
         return np.hstack([p, m]).astype(np.float32)
-    return ((1 - a) * p + a * m).astype(np.float32)
+    return np.where(empty, p, (1 - a) * p + a * m).astype(np.float32)  # exactly p, not (1 - a) p + a p
 
 
 @dataclass(frozen=True)
