@@ -22,6 +22,8 @@ def slice_of_sample(tmp_path):
     write(tmp_path / "corpus.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in corpus))
     for lang in LANGS:
         write(tmp_path / f"dev.{lang}.tsv", "".join(l for l in lines(s.topics("dev", lang)) if keep(l.split("\t")[0])))
+        write(tmp_path / f"dev.{lang}.en.tsv",
+              "".join(l for l in lines(s.topics("dev", lang, english=True)) if keep(l.split("\t")[0])))
     write(tmp_path / "qrels.txt", "".join(l for l in lines(s.qrels("dev")) if l.split()[2] in PASSAGES
                                           and l.split("-")[0] in LANGS))
     write(tmp_path / "answers.jsonl", "".join(l for l in lines(s.answers("dev")) if keep(json.loads(l)["qid"])))
@@ -36,13 +38,14 @@ def slice_of_sample(tmp_path):
 
 def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsys):
     from pyserini_xqg.__main__ import main
-    from pyserini_xqg.robustness.study import EFFECTS, SYSTEMS
+    from pyserini_xqg.robustness.study import EFFECTS, SYSTEMS, TRANSLATE_TEST
 
     d = slice_of_sample
     args = ["study", "--corpus", str(d / "corpus.jsonl"), "--topics", *(f"{l}={d / f'dev.{l}.tsv'}" for l in LANGS),
             "--qrels", str(d / "qrels.txt"), "--answers", str(d / "answers.jsonl"), "--train", str(d / "train.jsonl"),
             "--generator", f"file:{d / 'queries.jsonl'}", "--steps", "1", "--attacks", "char-swap", "romanize",
-            "--seeds", "0", "1", "--output", str(tmp_path / "study")]
+            "--seeds", "0", "1", "--output", str(tmp_path / "study"), "--no-title",
+            "--topics-en", *(f"{l}={d / f'dev.{l}.en.tsv'}" for l in LANGS)]
     assert main(args) == 0
     out = tmp_path / "study"
     study = json.loads((out / "study.json").read_text())
@@ -52,7 +55,11 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     te_queries = [l.split("\t")[0] for l in (d / "dev.te.tsv").read_text(encoding="utf-8").splitlines()]
     assert sorted(drops["romanize"]["dense"]["nDCG@10"]) == sorted(te_queries) and len(te_queries) == 6
     family = study["analysis"]["nDCG@10"]["family"]
-    assert list(family["drop"]) == list(SYSTEMS)
+    assert list(family["drop"]) == list(SYSTEMS)  # the dense four, BM25 and the hybrid
+    clean = report["clean"]["per_query"]
+    assert set(clean) == {*SYSTEMS, TRANSLATE_TEST} and TRANSLATE_TEST not in drops["char-swap"]
+    assert all(json.loads((out / "indexes" / name / "meta.json").read_text())["title"] is False
+               for name in SYSTEMS[:4])
     assert set(family["drop"]["dense"]) == {"Dravidian", "Niger-Congo", "all"}
     for effect, (system, against) in EFFECTS.items():  # an effect is the difference of the two systems' drops
         cell = family["effects"][effect]["all"]
@@ -63,6 +70,7 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     assert family["drop"]["dense"]["Dravidian"] == pytest.approx(np.mean(per_query))
     text = (out / "study.md").read_text()
     for needle in ("## Findings", "## Mean nDCG@10 drop by family", "xQG vs fine-tuning", "## Clean scores",
+                   "| bm25 (translate-test) |", "| bm25+dense (RRF) |",
                    "**char-swap**, nDCG@10 by family"):
         assert needle in text
     for m in ("nDCG_at_10", "R_at_2kt"):

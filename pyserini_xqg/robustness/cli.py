@@ -77,18 +77,22 @@ def robustness(args: argparse.Namespace) -> None:
 
 SETTINGS_HELP = {"output": "study folder; a rerun reuses what it holds",
                  "model": "the starting dense encoder", "steps": "train-encoder steps",
-                 "a": "xQG weight (the paper's 0.01)", "measures": "the first leads the findings"}
+                 "a": "xQG weight (the paper's 0.01)", "measures": "the first leads the findings",
+                 "title": "index each passage's title with its text; --no-title: the text only"}
 COLLECTION = ("topics", "qrels", "answers", "train", "generator")
 
 
 def add_study_arguments(p: argparse.ArgumentParser) -> None:
-    add_dataclass_arguments(p, study.Settings, ("output", "model", "steps", "a", "agg"), SETTINGS_HELP,
+    add_dataclass_arguments(p, study.Settings, ("output", "model", "steps", "a", "agg", "title"), SETTINGS_HELP,
                             {"agg": AGGREGATIONS})
     p.add_argument("--attacks", nargs="+", help="default: every attack that needs no model or file")
     add_dataclass_arguments(p, study.Settings, ("seeds", "rate", "measures"), SETTINGS_HELP)
     p.add_argument("--languages", nargs="+", help="sample languages to study (default all); not with --topics")
-    p.add_argument("--corpus", help="a collection other than the built-in sample: its corpus, with the five below")
+    p.add_argument("--corpus", help="a collection other than the built-in sample: its corpus, with --topics, "
+                   "--qrels, --answers, --train and --generator")
     p.add_argument("--topics", nargs="+", help="LANG=PATH dev topics, one per language")
+    p.add_argument("--topics-en", nargs="+", default=[],
+                   help="LANG=PATH English translations of the topics (same qids): adds BM25 translate-test")
     p.add_argument("--qrels")
     p.add_argument("--answers")
     p.add_argument("--train", help="train-encoder's DPR-style JSONL")
@@ -101,7 +105,7 @@ def study_command(args: argparse.Namespace) -> None:
         if missing or args.languages:
             raise ValueError(f"--corpus needs {' '.join(missing) or 'its own --topics'} (and no --languages)")
         collection = study.Collection(args.corpus, pairs(args.topics, "LANG=PATH"), args.qrels, args.answers,
-                                      args.train, args.generator)
+                                      args.train, args.generator, pairs(args.topics_en, "LANG=PATH"))
     else:
         collection = study.Collection.sample(args.languages)
     settings = from_args(study.Settings, args, attacks=args.attacks or list(study.RULE_ATTACKS))

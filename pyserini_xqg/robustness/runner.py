@@ -12,9 +12,9 @@ from .measures import GROUPINGS, over_seeds, per_query, summarise
 
 
 def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topics: Mapping[str, dict[str, str]],
-              attacks: list[str], seeds: list[int], rate: float, qrels_path, answers, texts,
-              measures=("R@2kt", "nDCG@10"), k: int = 10, baseline: str | None = None,
-              groupings=GROUPINGS, log=print) -> dict:
+                   attacks: list[str], seeds: list[int], rate: float, qrels_path, answers, texts,
+                   measures=("R@2kt", "nDCG@10"), k: int = 10, baseline: str | None = None,
+                   groupings=GROUPINGS, log=print, references: Mapping[str, Run] | None = None) -> dict:
     """Every system on clean and attacked topics of every language; the robustness report as a dict.
 
     The report holds the clean results (``clean``: ``Results.to_json``), per attack the
@@ -22,14 +22,15 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
     averaged over seeds (``per_query_drop``: attack -> system -> measure -> qid) and the
     attacks refused per language with the reason (``not_applicable``).
 
-    ``systems``: name -> search(topics) -> run; ``topics``: language -> qid -> text. With a
+    ``systems``: name -> search(topics) -> run; ``topics``: language -> qid -> text; ``references``:
+    runs scored with the clean results only (e.g. translate-test, which never reads the queries). With a
     ``baseline``, each system's per-query drop (mean over seeds) is compared with the baseline's by
     a paired t-test per language, Holm-corrected over systems and languages.
     """
     qid_lang = {q: lang for lang, ts in topics.items() for q in ts}
     clean_topics = {q: t for ts in topics.values() for q, t in ts.items()}
     clean_runs = {name: search(clean_topics) for name, search in systems.items()}
-    clean = evaluate(clean_runs, qid_lang, qrels_path, answers, texts, measures)
+    clean = evaluate({**clean_runs, **(references or {})}, qid_lang, qrels_path, answers, texts, measures)
     report: dict = {"measures": list(measures), "seeds": seeds, "rate": rate, "k": k, "attacks": {},
                     "not_applicable": {}, "clean": clean.to_json(measures), "per_query_drop": {}}
     for attack in attacks:

@@ -31,18 +31,21 @@ from ..eval.evaluation import Results
 from ..eval.report import UP, DOWN, comparisons, grouped_bars, markdown as results_markdown
 from ..eval.significance import compare, holm
 from ..generate.queries import generate_queries, parse_generator
-from ..index import dense as dense_index, xqg
+from ..index import dense as dense_index, lucene as lucene_index, xqg
 from ..io.collection import load_answers, load_corpus, load_topics
 from ..io.files import write_text_atomic
 from ..io.languages import LANGUAGES, check_language
 from ..io.sample import Sample
-from ..search import dense
+from ..search import dense, lucene
+from ..search.fusion import fuse
 from ..train.encoder import EncoderTraining, train
 from .attacks import ATTACKS
 from .runner import markdown as robustness_markdown, run_robustness
 
 DENSE, XQG, FT, FT_XQG = "dense", "dense+xQG", "fine-tuned", "fine-tuned+xQG"
-SYSTEMS = (DENSE, XQG, FT, FT_XQG)
+BM25, HYBRID = "bm25", "bm25+dense (RRF)"
+SYSTEMS = (DENSE, XQG, FT, FT_XQG, BM25, HYBRID)  # each runs on clean and attacked queries
+TRANSLATE_TEST = "bm25 (translate-test)"  # BM25 on the queries' English translations: clean scores only
 EFFECTS = {  # name -> (system, against): the difference of their per-query drops
     "xQG (dense+xQG - dense)": (XQG, DENSE),
     "fine-tuning (fine-tuned - dense)": (FT, DENSE),
@@ -62,6 +65,7 @@ class Collection:
     answers: str
     train: str = "sample"       # train-encoder's data: "sample" or a DPR-style JSONL
     generator: str = ""         # generate's back end for the xQG queries (file:PATH or hf:MODEL)
+    topics_en: dict[str, str] = field(default_factory=dict)  # language -> English translations (same qids)
 
     @classmethod
     def sample(cls, languages: list[str] | None = None) -> "Collection":
@@ -71,7 +75,8 @@ class Collection:
         if unknown:
             raise ValueError(f"the sample has no topics in {', '.join(unknown)}; it has {', '.join(s.languages)}")
         return cls(str(s.corpus), {lang: str(s.topics("dev", lang)) for lang in langs}, str(s.qrels("dev")),
-                   str(s.answers("dev")), "sample", f"file:{s.reference_queries}")
+                   str(s.answers("dev")), "sample", f"file:{s.reference_queries}",
+                   {lang: str(s.topics("dev", lang, english=True)) for lang in langs})
 
 
 @dataclass
@@ -87,6 +92,7 @@ class Settings:
     measures: tuple[str, ...] = ("nDCG@10", "R@2kt")
     hits: int = 100
     alpha: float = 0.05
+    title: bool = True                  # index 'title text' (Pyserini's convention), or the text alone
 
 
 class CachedQueries:
@@ -118,17 +124,29 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
     for (plain, augmented), model in (((DENSE, XQG), settings.model), ((FT, FT_XQG), str(fine_tuned))):
         embedder = Embedder(model)
         where = {plain: out / "indexes" / plain, augmented: out / "indexes" / augmented}
-        if not (where[plain] / "meta.json").exists():
+        if not _current(where[plain] / dense_index.META, settings.title):
             log(f"index {plain}")
-            dense_index.build_index(collection.corpus, where[plain], embedder)
-        if not (where[augmented] / "meta.json").exists():
-            log(f"index {augmented} (a = {settings.a}, agg = {settings.agg})")
-            xqg.build_index(collection.corpus, queries, where[augmented], embedder, settings.a, settings.agg)
+            dense_index.build_index(collection.corpus, where[plain], embedder, title=settings.title)
+        if not _current(where[augmented] / dense_index.META, settings.title):
+            log(f"index {augmented} (a = {settings.a}, agg = {settings.agg}), from the passage vectors of {plain}")
+            xqg.build_index(collection.corpus, queries, where[augmented], embedder, settings.a, settings.agg,
+                            title=settings.title, passages_from=where[plain])
         vectors = CachedQueries(dense.QueryVectors(embedder))
         for name, index in where.items():
             systems[name] = lambda topics, index=index, vectors=vectors: dense.batch_search(
                 index, list(topics), vectors(list(topics.values())), settings.hits)
+    bm25 = out / "indexes" / BM25
+    if not _current(bm25 / lucene_index.META, settings.title):
+        log(f"index {BM25} (Lucene, English analyzer)")
+        lucene_index.build_index(collection.corpus, bm25, title=settings.title)
+    systems[BM25] = lambda topics: lucene.search(bm25, topics, settings.hits)
+    systems[HYBRID] = lambda topics: fuse([systems[BM25](topics), systems[DENSE](topics)], "rrf", k=settings.hits)
     return systems
+
+
+def _current(meta: Path, title: bool) -> bool:
+    """True where an index the study folder holds was built with this title choice: a rerun reuses it."""
+    return meta.exists() and json.loads(meta.read_text()).get("title", True) == title
 
 
 def query_drops(report: dict, measure: str) -> dict[str, dict[str, float]]:
@@ -178,7 +196,7 @@ def analyse(report: dict, alpha: float = 0.05) -> dict:
     out = {}
     for m in report["measures"]:
         drops = query_drops(report, m)
-        out[m] = {g: {"drop": {s: by_group(drops[s], groups) for s in SYSTEMS},
+        out[m] = {g: {"drop": {s: by_group(drops[s], groups) for s in SYSTEMS if s in drops},
                       "effects": effects(drops, groups, alpha)} for g, groups in groupings.items()}
     return out
 
@@ -216,14 +234,16 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
             groups = list(table[DENSE])
             lines += [f"\n## Mean {m} drop by {grouping.replace('_', ' ')}\n",
                       "| system | " + " | ".join(groups) + " |", "|---|" + "---:|" * len(groups)]
-            lines += [f"| {s} | " + " | ".join(f"{table[s][g]:.3f}" for g in groups) + " |" for s in SYSTEMS]
+            lines += [f"| {s} | " + " | ".join(f"{table[s][g]:.3f}" for g in groups) + " |" for s in table]
             lines += ["", "| effect on the drop | " + " | ".join(groups) + " |", "|---|" + "---:|" * len(groups)]
             lines += [f"| {e} | " + " | ".join(f"{c[g]['delta']:+.3f}{_drop_mark(c.get(g))}" for g in groups) + " |"
                       for e, c in eff.items()]
         lines.append(f"\n![{m} drop by family](drop-by-family.{m.replace('@', '_at_')}.png)\n")
     lines += [f"\n{UP}/{DOWN} in effects: the drop is significantly smaller/larger (paired t-test over queries, "
               f"Holm over every cell of the table, alpha = {meta['alpha']}).\n",
-              "\n## Clean scores\n", f"{UP}/{DOWN}: significantly better/worse than dense (paired t-test, Holm).\n"]
+              "\n## Clean scores\n", f"{UP}/{DOWN}: significantly better/worse than dense (paired t-test, Holm). "
+              f"{TRANSLATE_TEST}: BM25 on the human English translations of the queries, a reference that no "
+              "attack reaches.\n"]
     lines += [results_markdown(clean, m, cells[m]) for m in report["measures"]]
     lines += ["\n## Every attack\n", robustness_markdown(report, "family")]
     return "\n".join(lines)
@@ -238,8 +258,13 @@ def run_study(collection: Collection, settings: Settings, log=print) -> dict:
     parse_generator(collection.generator)  # a bad spec fails here, not after training
     systems = build_systems(collection, settings, log)
     texts = {d: p.text for d, p in load_corpus(collection.corpus).items()}
+    references = {}
+    if collection.topics_en:  # translate-test: the human translations never see an attack
+        english = {q: t for path in collection.topics_en.values() for q, t in load_topics(path).items()}
+        references[TRANSLATE_TEST] = lucene.search(out / "indexes" / BM25, english, settings.hits)
     report = run_robustness(systems, topics, settings.attacks, settings.seeds, settings.rate, collection.qrels,
-                       load_answers(collection.answers), texts, settings.measures, baseline=DENSE, log=log)
+                            load_answers(collection.answers), texts, settings.measures, baseline=DENSE, log=log,
+                            references=references)
     analysis = analyse(report, settings.alpha)
     training = json.loads((out / "fine-tuned-encoder" / "training.json").read_text())
     meta = {**asdict(settings), **asdict(collection), "languages": list(topics), "queries": sum(map(len, topics.values())),
