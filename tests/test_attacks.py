@@ -63,6 +63,18 @@ def test_orthographic_attacks():
     assert all(t.isascii() for t in out.values())
 
 
+def test_orthography_decides_as_well_as_script():
+    """Swahili is written in Latin script without diacritics: stripping marks would change nothing, so it is refused."""
+    sw = topics("sw", 10)
+    assert all(unicodedata.normalize("NFD", t) == t for t in sw.values())  # the premise, checked on the data
+    with pytest.raises(NotApplicable, match="leaves every one of its 10 queries unchanged"):
+        attack_topics(sw, "sw", "strip-marks")
+    with pytest.raises(NotApplicable, match="leaves every one"):
+        attack_topics(sw, "sw", "nfd")
+    out, _ = attack_topics({"q": "Ọ̀yọ́ ni ìlú ńlá", "r": "Ilu wo"}, "yo", "strip-marks")  # one query is enough
+    assert out == {"q": "Oyo ni ilu nla", "r": "Ilu wo"}  # Yoruba tone marks and under-dots are diacritics
+
+
 def test_word_attacks():
     clean = topics("sw")
     shuffled, _ = attack_topics(clean, "sw", "word-shuffle", rate=0.2)

@@ -329,6 +329,9 @@ def attack_topics(topics: dict[str, str], lang: str, attack: str, rate: float = 
         a = ATTACKS[attack]
         script = a.check(lang)
         out = {q: a.apply(t, random.Random(_seed(seed, attack, q)), rate, script) for q, t in topics.items()}
+        if a.level == "orthographic" and topics and out == topics:  # the orthography, not only the script
+            raise NotApplicable(f"{attack} does not apply to {LANGUAGES[lang].name}: it leaves every one of its "
+                                f"{len(topics)} queries unchanged (its spelling here has nothing the attack changes)")
         params = {"rate": rate, "seed": seed, "level": a.level}
     provenance = [{"qid": q, "attack": attack.split(":")[0], "params": params, "original": topics[q],
                    "perturbed": out[q], "edit_distance": Levenshtein.distance(graphemes(topics[q]), graphemes(out[q]))}
