@@ -48,8 +48,8 @@ COMMANDS = {
                      apps.add_bench_arguments, apps.bench_command),
     "reproduce": Command("run a reproduction matrix (resources/reproductions/NAME.yaml) and check expected scores",
                          apps.add_reproduce_arguments, apps.reproduce),
-    "languages": Command("language metadata (name, family, genus, script, Joshi class) for ISO 639-1/639-3 codes, "
-                         "from the shipped sources", io.add_languages_arguments, io.languages),
+    "languages": Command("language metadata (name, family, genus, script, Joshi class) for ISO 639-1/639-3 codes",
+                         io.add_languages_arguments, io.languages),
     "pyserini": Command("run one of Pyserini's own tools (python -m pyserini.MODULE) with Java 21 set up",
                         apps.add_pyserini_arguments, apps.pyserini),
 }
