@@ -27,7 +27,9 @@ filled in by hand except the reviewed Joshi name aliases. The rules, field by fi
                  else (for a Glottolog dialect) of its language; several genera: ``unknown``;
                  macrolanguages as for family.
   scripts        CLDR languageData's scripts for the BCP 47 code (ISO 639-1 where one exists), in
-                 CLDR's order: the primary ones, or the secondary ones where CLDR gives no primary.
+                 CLDR's order: the primary ones, or the secondary ones where CLDR gives no primary;
+                 for a code CLDR lacks that Glottolog files as a dialect of a language, that
+                 language's CLDR scripts (Twi, a dialect of Akan: Akan's). Never a macrolanguage's.
   resource_class Joshi et al.'s class of the lang2tax.txt names that belong to the code. A name
                  belongs to the codes of joshi-aliases.tsv, else to the code(s) it matches at the
                  best rank: 0 the ISO reference name, 1 the CLDR name, 2 language_data's English
@@ -255,6 +257,14 @@ def rows() -> tuple[list[dict], dict]:
         own_names[lang.part3] = ([lang.name], [cldr_name] if cldr_name else [], [],
                                  [n.print for n in lang.other_names or []] + [unqualified(lang.name)]
                                  + ([g["Name"]] if g else []))
+
+    iso_of = {r["ID"]: r["ISO639P3code"] for r in glottolog.languoids.values() if r["ISO639P3code"]}
+    for code, row in table.items():  # a Glottolog dialect CLDR lacks: the scripts of the language it belongs to
+        g = glottolog.by_iso.get(code)
+        parent = iso_of.get(g["Language_ID"]) if g and g["Level"] == "dialect" else None
+        if row["scripts"] == UNKNOWN and parent in table:
+            parent_lang = next(lang for lang in languages if lang.part3 == parent)
+            row["scripts"] = " ".join(scripts.get(parent_lang.part1 or parent, [])) or UNKNOWN
 
     for macro, codes in members.items():  # a macrolanguage Glottolog or WALS lacks: its members, if they agree
         row = table[macro]
