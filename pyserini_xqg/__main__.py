@@ -9,6 +9,7 @@ from .encode import cli as encode
 from .eval import cli as evaluation
 from .generate import cli as generate
 from .index import cli as index
+from .io import cli as io
 from .robustness import cli as robustness
 from .search import cli as search
 from .train import cli as train
@@ -47,6 +48,8 @@ COMMANDS = {
                      apps.add_bench_arguments, apps.bench_command),
     "reproduce": Command("run a reproduction matrix (resources/reproductions/NAME.yaml) and check expected scores",
                          apps.add_reproduce_arguments, apps.reproduce),
+    "languages": Command("language metadata (name, family, genus, script, Joshi class) for ISO 639-1/639-3 codes",
+                         io.add_languages_arguments, io.languages),
     "pyserini": Command("run one of Pyserini's own tools (python -m pyserini.MODULE) with Java 21 set up",
                         apps.add_pyserini_arguments, apps.pyserini),
 }

@@ -78,7 +78,7 @@ def test_the_cycle_finder_finds_cycles():
 def test_one_subpackage_per_stage_each_with_its_cli():
     for stage in STAGES:
         assert (PACKAGE / stage / "__init__.py").exists(), stage
-    for stage in ("encode", "generate", "index", "search", "eval", "train", "robustness", "apps"):
+    for stage in ("io", "encode", "generate", "index", "search", "eval", "train", "robustness", "apps"):
         assert (PACKAGE / stage / "cli.py").exists(), stage
     assert sorted(p.name for p in PACKAGE.glob("*.py")) == ["__init__.py", "__main__.py", "cli.py", "jvm.py"]
 

@@ -4,6 +4,8 @@ import json
 import numpy as np
 import pytest
 
+from pyserini_xqg.io.languages import LANGUAGES
+
 from .conftest import read_jsonl, write
 
 PASSAGES = {f"p{i:03d}" for i in range(1, 13)}
@@ -60,17 +62,19 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     assert set(clean) == {*SYSTEMS, TRANSLATE_TEST} and TRANSLATE_TEST not in drops["char-swap"]
     assert all(json.loads((out / "indexes" / name / "meta.json").read_text())["title"] is False
                for name in SYSTEMS[:4])
-    assert set(family["drop"]["dense"]) == {"Dravidian", "Niger-Congo", "all"}
+    assert set(family["drop"]["dense"]) == {LANGUAGES[l].family for l in LANGS} | {"all"}
+    genus = study["analysis"]["nDCG@10"]["genus"]  # sw and te: one family each, and one WALS genus each
+    assert set(genus["drop"]["dense"]) == {LANGUAGES[l].genus for l in LANGS} | {"all"}
     for effect, (system, against) in EFFECTS.items():  # an effect is the difference of the two systems' drops
         cell = family["effects"][effect]["all"]
         assert cell["delta"] == pytest.approx(family["drop"][system]["all"] - family["drop"][against]["all"])
         assert 0 <= cell["p"] <= cell["p_holm"] <= 1
     # a query's drop in the main table is its mean over the attacks that apply to its language
     per_query = [np.mean([drops[a]["dense"]["nDCG@10"][q] for a in ("char-swap", "romanize")]) for q in te_queries]
-    assert family["drop"]["dense"]["Dravidian"] == pytest.approx(np.mean(per_query))
+    assert family["drop"]["dense"][LANGUAGES["te"].family] == pytest.approx(np.mean(per_query))
     text = (out / "study.md").read_text()
-    for needle in ("## Findings", "## Mean nDCG@10 drop by family", "xQG vs fine-tuning", "## Clean scores",
-                   "| bm25 (translate-test) |", "| bm25+dense (RRF) |",
+    for needle in ("## Findings", "## Mean nDCG@10 drop by family", "## Mean nDCG@10 drop by genus",
+                   "xQG vs fine-tuning", "## Clean scores", "| bm25 (translate-test) |", "| bm25+dense (RRF) |",
                    "**char-swap**, nDCG@10 by family"):
         assert needle in text
     for m in ("nDCG_at_10", "R_at_2kt"):

@@ -25,16 +25,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .files import RESOURCES, write_text_atomic
-from .languages import LANGUAGES
+from .languages import XOR_TYDI
 
 SAMPLE = RESOURCES / "sample"
 SPLITS = ("dev", "train")
+ORDER = XOR_TYDI + ("sw", "yo", "am", "jv", "kk")
+"""The sample's query languages in the order of its derived files: XOR-TyDi's seven, then the others."""
 
 
 def languages(root: Path = SAMPLE) -> list[str]:
-    """Query languages of the sample, in resources/languages.tsv order."""
+    """Query languages of the sample, in ``ORDER`` (any others after, sorted)."""
     have = {p.stem.split("_", 1)[1] for p in (root / "src").glob("queries_*.jsonl")}
-    return [code for code in LANGUAGES if code in have]
+    return [code for code in ORDER if code in have] + sorted(have - set(ORDER))
 
 
 def split_of(question_id: str) -> str | None:

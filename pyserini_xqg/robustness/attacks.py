@@ -36,7 +36,7 @@ import regex
 
 from ..io.collection import load_topics
 from ..io.files import DataError
-from ..io.languages import LANGUAGES
+from ..io.languages import LANGUAGES, UNKNOWN
 
 
 class NotApplicable(ValueError):
@@ -177,7 +177,7 @@ ATTACKS = {a.name: a for a in [
     Attack("strip-marks", "orthographic", MARKED, strip_marks, "its script writes no separable diacritics or vowel signs"),
     Attack("nfd", "orthographic", MARKED | {"Kore", "Jpan"}, normal_form("NFD"), "NFD leaves its text unchanged"),
     Attack("nfkd", "orthographic", MARKED | {"Kore", "Jpan"}, normal_form("NFKD"), "NFKD leaves its text unchanged"),
-    Attack("romanize", "orthographic", frozenset(s for s in {l.script for l in LANGUAGES.values()} if s != "Latn"),
+    Attack("romanize", "orthographic", frozenset({l.script for l in LANGUAGES.values()} - {"Latn", UNKNOWN}),
            romanize, "it is already written in Latin script"),
     Attack("word-shuffle", "word", frozenset(_SPACED), word_edit("shuffle"), "its words are not separated by spaces"),
     Attack("word-drop", "word", frozenset(_SPACED), word_edit("drop"), "its words are not separated by spaces"),
@@ -232,15 +232,21 @@ def dictionary_dir() -> Path:
 
 def dictionary_for(lang: str) -> Dictionary | None:
     """The installed FreeDict ``lang``-English dictionary, if any."""
-    code = FREEDICT_CODES.get(lang, LANGUAGES[lang].iso639_3)
-    index = dictionary_dir() / f"freedict-{code}-eng.index"
+    index = _dictionary_index(lang)
     return Dictionary(index) if index.exists() else None
 
 
+def _dictionary_index(lang: str) -> Path:
+    return dictionary_dir() / f"freedict-{FREEDICT_CODES.get(lang, LANGUAGES[lang].iso639_3)}-eng.index"
+
+
 def dictionary_languages() -> list[str]:
-    """Languages with a FreeDict dictionary into English installed here."""
-    return [lang for lang in LANGUAGES if lang != "en" and
-            (dictionary_dir() / f"freedict-{FREEDICT_CODES.get(lang, LANGUAGES[lang].iso639_3)}-eng.index").exists()]
+    """Languages with a FreeDict dictionary into English installed here (a dictionary that
+    ``FREEDICT_CODES`` gives to a language counts once, for that language: swh's is sw's)."""
+    claimed = set(FREEDICT_CODES.values())
+    return [lang for lang in LANGUAGES if lang != "en"
+            and (lang in FREEDICT_CODES or LANGUAGES[lang].iso639_3 not in claimed)
+            and _dictionary_index(lang).exists()]
 
 
 def code_switch(topics: dict[str, str], lang: str, rate: float, seed: int) -> dict[str, str]:

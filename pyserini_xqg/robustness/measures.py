@@ -6,7 +6,7 @@ Per query, comparing the clean run with an attacked run (same qids):
 - top-k overlap of the two rankings: Jaccard@k and rank-biased overlap (RBO, Webber,
   Moffat and Zobel 2010, extrapolated form for lists cut at the same depth).
 ``summarise`` averages these over queries, per language and per group of languages
-(family, script, resource class from ``io.languages``).
+(family, genus, script, resource class from ``io.languages``).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Mapping
 from ..io.languages import LANGUAGES
 from ..io.runs import Run
 
-GROUPINGS = ("language", "family", "script", "resource_class")
+GROUPINGS = ("language", "family", "genus", "script", "resource_class")
 
 
 def jaccard_at_k(a: list[str], b: list[str], k: int) -> float:

@@ -189,9 +189,10 @@ def _drop_mark(cell: dict | None) -> str:
 
 
 def analyse(report: dict, alpha: float = 0.05) -> dict:
-    """Per measure and grouping (family, resource class): mean drop table and effects with tests."""
+    """Per measure and grouping (family, genus, resource class): mean drop table and effects with tests."""
     qid_lang = report["clean"]["languages"]
     groupings = {"family": {q: LANGUAGES[l].family for q, l in qid_lang.items()},
+                 "genus": {q: LANGUAGES[l].genus for q, l in qid_lang.items()},
                  "resource_class": {q: f"class {LANGUAGES[l].resource_class}" for q, l in qid_lang.items()}}
     out = {}
     for m in report["measures"]:
@@ -229,7 +230,7 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
              "## Findings\n", f"On {lead}, by family (drop = clean - attacked, averaged over applicable attacks):\n",
              *answer(analysis, lead), ""]
     for m in report["measures"]:
-        for grouping in ("family", "resource_class"):
+        for grouping in ("family", "genus", "resource_class"):
             table, eff = analysis[m][grouping]["drop"], analysis[m][grouping]["effects"]
             groups = list(table[DENSE])
             lines += [f"\n## Mean {m} drop by {grouping.replace('_', ' ')}\n",
