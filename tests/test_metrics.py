@@ -55,6 +55,7 @@ def test_trec_eval_measures(tmp_path):
     out = trec_eval(run, qrels, ["nDCG@10", "MRR@10", "R@100", "recall.1"])
     assert out["nDCG@10"]["q1"] == pytest.approx(1 / math.log2(3), abs=1e-4)
     assert out["MRR@10"] == {"q1": 0.5, "q2": 1.0, "q3": 0.0}    # q3 absent from the run: 0
+    assert all(list(scores) == sorted(scores) for scores in out.values())  # qid order, whatever the hash seed
     assert out["R@100"]["q2"] == 1.0 and out["recall.1"]["q2"] == 0.5
     idcg = 1 + 1 / math.log2(3)
     assert out["nDCG@10"]["q2"] == pytest.approx(1 / idcg, abs=1e-4)  # d3 is at rank 14, beyond the cut

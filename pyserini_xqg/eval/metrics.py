@@ -122,7 +122,8 @@ def trec_eval(run: Run, qrels_path: str | Path, measures: list[str]) -> dict[str
     for measure in measures:
         name, depth = trec_eval_name(measure)
         by_depth.setdefault(depth, []).append((measure, name))
-    out: dict[str, dict[str, float]] = {m: {q: 0.0 for q in qrels_qids} for m in measures}
+    # in qid order, not set order: float sums over queries, and the reports, are then the same on every rerun
+    out: dict[str, dict[str, float]] = {m: {q: 0.0 for q in sorted(qrels_qids)} for m in measures}
     with tempfile.NamedTemporaryFile("w", suffix=".trec", delete=False) as f:
         f.write(format_run(run, "eval"))
         run_path = f.name

@@ -87,7 +87,7 @@ def compare(per_query: dict[str, dict[str, float]], languages: dict[str, str], b
             if not x or not y:
                 continue
             keys.append((system, lang))
-            shared = set(x) & set(y)
+            shared = sorted(set(x) & set(y))  # a fixed order: the same float sum on every rerun
             deltas.append(float(np.mean([x[q] - y[q] for q in shared])))
             pvalues.append(fn(x, y))
     adjusted = holm(pvalues)
