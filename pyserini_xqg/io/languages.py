@@ -100,17 +100,11 @@ class Languages(Mapping):
 
 def _one_edit(a: str, b: str) -> float | None:
     """0.5 if ``b`` is ``a`` with two neighbours swapped, 1 if one character is changed, added or dropped."""
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        if len(diff) == 1:
-            return 1.0
-        if len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]:
-            return 0.5
-        return None
-    short, long = sorted((a, b), key=len)
-    if len(long) - len(short) == 1 and any(long[:i] + long[i + 1:] == short for i in range(len(long))):
+    from rapidfuzz.distance import OSA, Levenshtein
+
+    if Levenshtein.distance(a, b, score_cutoff=1) == 1:
         return 1.0
-    return None
+    return 0.5 if OSA.distance(a, b, score_cutoff=1) == 1 else None  # one edit only as a transposition
 
 
 LANGUAGES = Languages()
