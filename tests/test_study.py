@@ -107,3 +107,14 @@ def test_cached_queries_encode_each_text_once(e5_dir):
     vectors = cache(texts)
     assert len(cache.vectors) == 2 and np.allclose(vectors, embedder.queries(texts), atol=1e-5)
     assert np.allclose(cache(texts[:1]), vectors[:1])
+
+
+def test_the_hybrid_reuses_the_runs_just_made():
+    from pyserini_xqg.robustness.study import _remember_last
+
+    calls = []
+    search = _remember_last(lambda topics: calls.append(dict(topics)) or {q: [("d1", 1.0)] for q in topics})
+    first = search({"q1": "Ziwa refu"})
+    assert search({"q1": "Ziwa refu"}) is first and len(calls) == 1  # the same topics: the same run, no search
+    search({"q1": "Ziwa fupi"})
+    assert calls == [{"q1": "Ziwa refu"}, {"q1": "Ziwa fupi"}]

@@ -1,9 +1,10 @@
 """The robustness study in one command: does xQG make a dense retriever more robust to attacked
 queries, by language family, than standard multilingual fine-tuning does?
 
-Four systems: dense (the starting encoder), dense+xQG (its index augmented with generated
+Four dense systems: dense (the starting encoder), dense+xQG (its index augmented with generated
 queries), fine-tuned dense (``train-encoder`` on the collection's train split) and fine-tuned
-dense+xQG. Each runs on the clean topics and on every applicable attack over several seeds
+dense+xQG; beside them BM25 and a BM25+dense hybrid (RRF), and, on clean queries only, BM25 on
+the queries' English translations (translate-test). Each of the six runs on the clean topics and on every applicable attack over several seeds
 (``runner.run_robustness``). A system's *drop* on a query is clean minus attacked score; the
 main table averages each query's drop over the attacks that apply to its language, then over
 the queries of a family. The effects table tests, per family, the difference of two systems'
@@ -139,9 +140,23 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
     if not _current(bm25 / lucene_index.META, settings.title):
         log(f"index {BM25} (Lucene, English analyzer)")
         lucene_index.build_index(collection.corpus, bm25, title=settings.title)
-    systems[BM25] = lambda topics: lucene.search(bm25, topics, settings.hits)
+    systems[BM25] = _remember_last(lambda topics: lucene.search(bm25, topics, settings.hits))
+    systems[DENSE] = _remember_last(systems[DENSE])
     systems[HYBRID] = lambda topics: fuse([systems[BM25](topics), systems[DENSE](topics)], "rrf", k=settings.hits)
     return systems
+
+
+def _remember_last(search):
+    """``search`` that keeps its last run: the hybrid fuses the BM25 and dense runs just made on the same
+    topics instead of searching again."""
+    last: dict = {}
+
+    def remembered(topics: dict[str, str]):
+        key = tuple(topics.items())
+        if last.get("key") != key:
+            last.update(key=key, run=search(topics))
+        return last["run"]
+    return remembered
 
 
 def _current(meta: Path, title: bool) -> bool:
