@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .files import DataError, json_object as _json, lines as _lines, nfc
+from .languages import check_language
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,11 @@ def load_topics(path: str | os.PathLike) -> dict[str, str]:
             raise DataError(path, number, f"duplicate query id {qid!r}")
         topics[qid] = text
     return topics
+
+
+def load_language_topics(paths: dict[str, str | os.PathLike]) -> dict[str, dict[str, str]]:
+    """language -> topics file, as language (its canonical code, checked) -> qid -> text."""
+    return {check_language(lang): load_topics(path) for lang, path in paths.items()}
 
 
 def load_qrels(path: str | os.PathLike, docids: set[str] | None = None) -> dict[str, dict[str, int]]:

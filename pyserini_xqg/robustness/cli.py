@@ -7,9 +7,8 @@ from pathlib import Path
 
 from ..cli import add_dataclass_arguments, from_args, pairs
 from ..index.xqg import AGGREGATIONS
-from ..io.collection import load_answers, load_corpus, load_topics
+from ..io.collection import load_answers, load_corpus, load_language_topics, load_topics
 from ..io.files import write_text_atomic
-from ..io.languages import check_language
 from ..search.systems import open_index
 from . import study
 from .attacks import PARAPHRASE_TEMPLATE, attack_topics
@@ -38,11 +37,6 @@ def attack(args: argparse.Namespace) -> None:
     print(args.output)
 
 
-def language_topics(specs: list[str]) -> dict[str, dict[str, str]]:
-    """``LANG=PATH`` specs -> language -> qid -> text, each language checked."""
-    return {check_language(lang): load_topics(path) for lang, path in pairs(specs, "LANG=PATH").items()}
-
-
 def add_robustness_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--system", nargs="+", required=True,
                    help="NAME=INDEX (a BM25 or dense/xQG index; NAME=INDEX@A for a side-by-side xQG index)")
@@ -66,7 +60,7 @@ def robustness(args: argparse.Namespace) -> None:
         index, weight = (path, float(a)) if at else (where, None)
         systems[name] = open_index(index, weight, args.hits).search
     texts = {d: p.text for d, p in load_corpus(args.corpus).items()}
-    report = run_robustness(systems, language_topics(args.topics), args.attacks, args.seeds, args.rate, args.qrels,
+    report = run_robustness(systems, load_language_topics(pairs(args.topics, "LANG=PATH")), args.attacks, args.seeds, args.rate, args.qrels,
                             load_answers(args.answers), texts, args.measures, baseline=args.baseline)
     out = Path(args.output)
     write_text_atomic(out / "robustness.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")

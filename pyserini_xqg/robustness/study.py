@@ -33,9 +33,9 @@ from ..eval.report import UP, DOWN, comparisons, grouped_bars, markdown as resul
 from ..eval.significance import compare, holm
 from ..generate.queries import generate_queries, parse_generator
 from ..index import dense as dense_index, lucene as lucene_index, xqg
-from ..io.collection import load_answers, load_corpus, load_topics
+from ..io.collection import load_answers, load_corpus, load_language_topics, load_topics
 from ..io.files import write_text_atomic
-from ..io.languages import LANGUAGES, check_language
+from ..io.languages import LANGUAGES
 from ..io.sample import Sample
 from ..search import dense, lucene
 from ..search.fusion import fuse
@@ -270,7 +270,7 @@ def run_study(collection: Collection, settings: Settings, log=print) -> dict:
     started = time.time()
     out = Path(settings.output)
     out.mkdir(parents=True, exist_ok=True)
-    topics = {check_language(lang): load_topics(path) for lang, path in collection.topics.items()}
+    topics = load_language_topics(collection.topics)
     parse_generator(collection.generator)  # a bad spec fails here, not after training
     systems = build_systems(collection, settings, log)
     texts = {d: p.text for d, p in load_corpus(collection.corpus).items()}
