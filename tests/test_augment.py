@@ -34,32 +34,38 @@ def embedder(tiny_model):
     return Embedder(tiny_model, Recipe(pooling="mean", l2_norm=True), dtype="fp32", batch_size=2)
 
 
-def direct(embedder, corpus_ids, texts, a, agg):
-    """(1 - a) E(p) + a agg E(q_i), all vectors in memory; E(p) itself for a passage without queries."""
+def direct(embedder, corpus_ids, texts, a, agg, calibrate=True):
+    """(1 - a) E(p) + a agg (E(q_i) + offset), all vectors in memory, offset = mean E(p) - mean E(q)
+    (0 uncalibrated); E(p) itself for a passage without queries."""
     p = embedder.passages([t for t, _ in texts], [ti for _, ti in texts])
+    every = embedder.queries([x for by_lang in GENERATED.values() for qs in by_lang.values() for x in qs])
+    offset = p.mean(0) - every.mean(0) if calibrate else 0
     rows = []
     for i, docid in enumerate(corpus_ids):
         queries = [x for qs in GENERATED.get(docid, {}).values() for x in qs]
-        m = embedder.queries(queries).sum(0) if queries else p[i]
+        m = (embedder.queries(queries) + offset).sum(0) if queries else p[i]
         if agg == "mean" and queries:
             m = m / len(queries)
         rows.append((1 - a) * p[i] + a * m)
     return np.vstack(rows)
 
 
-@pytest.mark.parametrize("agg, a", [("sum", 0.01), ("mean", 0.3)])
-def test_streamed_aggregate_equals_direct_computation(embedder, mini_corpus, generated, tmp_path, monkeypatch, agg, a):
+@pytest.mark.parametrize("agg, a, calibrate", [("sum", 0.01, True), ("mean", 0.3, True), ("mean", 0.3, False)])
+def test_streamed_aggregate_equals_direct_computation(embedder, mini_corpus, generated, tmp_path, monkeypatch, agg, a,
+                                                      calibrate):
     monkeypatch.setattr(augment, "QUERY_BATCH", 2)  # many small flushes
     monkeypatch.setattr(dense_index, "CHUNK", 4)          # passages in two chunks
     with pytest.warns(UserWarning, match="0-3 generated queries") if agg == "sum" else _nothing():
-        index = augment.build_index(mini_corpus, generated, tmp_path / "xqg", embedder, a=a, agg=agg, progress=False)
+        index = augment.build_index(mini_corpus, generated, tmp_path / "xqg", embedder, a=a, agg=agg, progress=False,
+                                    calibrate=calibrate)
     stored = faiss.read_index(str(index / "index"))
     vectors = stored.reconstruct_n(0, stored.ntotal)
     rows = [json.loads(line) for line in mini_corpus.read_text().splitlines()]
-    expected = direct(embedder, [r["id"] for r in rows], [(r["contents"], r["title"]) for r in rows], a, agg)
+    expected = direct(embedder, [r["id"] for r in rows], [(r["contents"], r["title"]) for r in rows], a, agg,
+                      calibrate)
     np.testing.assert_allclose(vectors, expected, rtol=1e-4, atol=1e-6)
     meta = json.loads((index / "meta.json").read_text())["xqg"]
-    assert meta["a"] == a and meta["agg"] == agg and meta["layout"] == "fused"
+    assert meta["a"] == a and meta["agg"] == agg and meta["layout"] == "fused" and meta["calibrate"] is calibrate
     assert meta["languages"] == {"ja": 5, "sw": 4} and meta["queries"] == 9
     assert meta["n_per_passage"] == {"min": 0, "max": 3, "mean": 1.5}
     assert meta["generator"] == [{"backend": "test"}]
@@ -165,3 +171,68 @@ def test_an_xqg_index_from_a_dense_one_reuses_its_passage_vectors(embedder, mini
     with pytest.raises(ValueError, match="cannot be reused"):  # another title choice: other vectors
         augment.build_index(mini_corpus, generated, tmp_path / "bad", embedder, progress=False, title=False,
                             passages_from=plain)
+
+
+@pytest.mark.parametrize("layout", ["fused", "side-by-side"])
+@pytest.mark.parametrize("agg, shrinkage", [("sum", 0.0), ("mean", 0.0), ("mean", 2.0)])
+def test_a_passage_without_queries_scores_as_in_the_plain_index_at_every_a(embedder, mini_corpus, generated,
+                                                                            tmp_path, layout, agg, shrinkage):
+    plain = dense_index.build_index(mini_corpus, tmp_path / "dense", embedder, progress=False)
+    topics = {"q1": "deepest lake", "q2": "highest mountain in Africa", "q3": "capital of Finland"}
+    baseline = dense.search(plain, topics, 6, vectors=dense.QueryVectors(embedder))
+    uncovered = {"d4", "d6"}  # no generated queries (GENERATED)
+    side = None
+    for a in (0.0, 0.01, 0.3, 0.9, 1.0):
+        if layout == "fused" or side is None:
+            with pytest.warns(UserWarning, match="cover 4 of 6 passages"):
+                index = augment.build_index(mini_corpus, generated, tmp_path / f"{layout}-{a}", embedder, a=a,
+                                            agg=agg, layout=layout, progress=False, shrinkage=shrinkage)
+            side = index if layout == "side-by-side" else None
+        run = dense.search(index, topics, 6, vectors=dense.QueryVectors(embedder, a if side else None))
+        for qid in topics:
+            ours, theirs = dict(run[qid]), dict(baseline[qid])
+            for docid in uncovered:
+                if side:  # (1 - a) q.p + a q.p, two float products
+                    assert ours[docid] == pytest.approx(theirs[docid], abs=1e-6)
+                else:  # the same vector: the same score, bit for bit
+                    assert ours[docid] == theirs[docid]
+            if 0 < a:
+                assert any(abs(ours[d] - theirs[d]) > 1e-4 for d in set(ours) - uncovered)  # covered ones move
+
+
+def test_shrinkage_moves_passages_with_few_queries_less(embedder, mini_corpus, generated, tmp_path):
+    k, a = 2.0, 0.5
+    with pytest.warns(UserWarning, match="cover 4 of 6"):
+        index = augment.build_index(mini_corpus, generated, tmp_path / "shrunk", embedder, a=a, agg="mean",
+                                    progress=False, shrinkage=k)
+    stored = faiss.read_index(str(index / "index")).reconstruct_n(0, 6)
+    rows = [json.loads(line) for line in mini_corpus.read_text().splitlines()]
+    p = embedder.passages([r["contents"] for r in rows], [r["title"] for r in rows])
+    offset = p.mean(0) - embedder.queries([x for by in GENERATED.values() for qs in by.values() for x in qs]).mean(0)
+    for i, r in enumerate(rows):
+        queries = [x for qs in GENERATED.get(r["id"], {}).values() for x in qs]
+        m = ((embedder.queries(queries) + offset).sum(0) + k * p[i]) / (len(queries) + k) if queries else p[i]
+        np.testing.assert_allclose(stored[i], (1 - a) * p[i] + a * m, rtol=1e-4, atol=1e-6)
+    meta = json.loads((index / "meta.json").read_text())["xqg"]
+    assert meta["shrinkage"] == k
+    assert meta["coverage"] == {"passages": 4, "of": 6, "fraction": 4 / 6, "languages": {"ja": 3, "sw": 3}}
+    with pytest.raises(ValueError, match="shrinkage applies to agg=mean"):
+        augment.build_index(mini_corpus, generated, tmp_path / "bad", embedder, agg="sum", shrinkage=1.0,
+                            progress=False)
+
+
+def test_calibration_changes_no_ranking_when_every_passage_has_as_many_queries(embedder, mini_corpus, tmp_path):
+    """The paper's setting (sum, a = 0.01, n queries for every passage): calibrated or not, the same run."""
+    every = write(tmp_path / "every.jsonl", "".join(
+        json.dumps({"docid": f"d{i}", "lang": "sw", "queries": [f"swali {i}?", f"jingine {j}?"]}) + "\n"
+        for i, j in zip(range(1, 7), (3, 1, 5, 2, 6, 4))))
+    topics = {"q1": "deepest lake", "q2": "highest mountain in Africa", "q3": "Korean alphabet", "q4": "swali 3"}
+    runs = []
+    for calibrate in (True, False):
+        index = augment.build_index(mini_corpus, every, tmp_path / f"c{calibrate}", embedder, a=0.01, agg="sum",
+                                    progress=False, calibrate=calibrate)
+        runs.append(dense.search(index, topics, 6, vectors=dense.QueryVectors(embedder)))
+    for qid in topics:
+        assert [d for d, _ in runs[0][qid]] == [d for d, _ in runs[1][qid]]
+        shift = {d: s for d, s in runs[0][qid]}
+        assert len({round(shift[d] - s, 5) for d, s in runs[1][qid]}) == 1  # one constant per query

@@ -27,9 +27,12 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
+
+import numpy as np
 
 from .. import jvm
 from ..encode import models
@@ -208,10 +211,14 @@ class _Encode:
             corpus, index = self.work / f"corpus-{i:05d}.jsonl", self.work / f"index-{i:05d}"
             if self.xqg is None:
                 dense.build_index(corpus, index, self.embedder, progress=False, title=self.title)
-            else:
-                variant = xqg_index.Variant(index, self.xqg["a"], self.xqg["agg"], self.xqg["layout"])
-                xqg_index.build_indexes(corpus, self.work / f"queries-{i:05d}.jsonl", [variant], self.embedder,
-                                      self.xqg["langs"], progress=False, title=self.title)
+            else:  # the driver warns once for the whole corpus
+                variant = xqg_index.Variant(index, self.xqg["a"], self.xqg["agg"], self.xqg["layout"],
+                                            self.xqg["shrinkage"], calibrate=False)  # calibrated at the merge
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    xqg_index.build_indexes(corpus, self.work / f"queries-{i:05d}.jsonl", [variant], self.embedder,
+                                            self.xqg["langs"], progress=False, title=self.title,
+                                            sums_to=self.work / f"sums-{i:05d}.npz")
         return batch
 
 
@@ -227,27 +234,51 @@ def _merge_xqg(metas: list[dict]) -> dict:
         languages.update(p["languages"])
     queries, passages = sum(p["queries"] for p in parts), sum(m["passages"] for m in metas)
     n = [p["n_per_passage"] for p in parts]
+    covered = Counter()
+    for p in parts:
+        covered.update(p["coverage"]["languages"])
     return {**parts[0], "generator": generators, "languages": dict(sorted(languages.items())), "queries": queries,
             "n_per_passage": {"min": min(x["min"] for x in n), "max": max(x["max"] for x in n),
-                              "mean": queries / passages if passages else 0.0}}
+                              "mean": queries / passages if passages else 0.0},
+            "coverage": xqg_index.coverage(sum(p["coverage"]["passages"] for p in parts), passages,
+                                           dict(sorted(covered.items())))}
 
 
-def merge_indexes(parts: list[Path], index: str | os.PathLike, corpus: str | os.PathLike, engine: dict) -> Path:
-    """Shard indexes, in order, as one Pyserini FAISS index at ``index`` (written atomically)."""
+def _offset(sums: list[Path]) -> np.ndarray:
+    """``xqg.passage_offset`` over the whole corpus, from each shard's sums."""
+    parts = [np.load(s) for s in sums]
+    queries = sum(int(p["n_queries"]) for p in parts)
+    mean_q = sum(p["queries"] for p in parts) / queries if queries else 0.0
+    mean_p = sum(p["passages"] for p in parts) / sum(int(p["n_passages"]) for p in parts)
+    return (mean_p - mean_q).astype(np.float32)
+
+
+def merge_indexes(parts: list[Path], index: str | os.PathLike, corpus: str | os.PathLike, engine: dict,
+                  counts: Counter | None = None, sums: list[Path] | None = None) -> Path:
+    """Shard indexes, in order, as one Pyserini FAISS index at ``index`` (written atomically); with the
+    generated ``counts`` per passage and the shards' ``sums``, the xQG rows are calibrated here."""
     import faiss
 
     metas = [dense.read_meta(p) for p in parts]
+    x = metas[0].get("xqg")
+    offset = _offset(sums) if sums else None
     with atomic_dir(index) as out:
         flat = faiss.IndexFlatIP(metas[0]["dimension"])
         with open(out / "docid", "w", encoding="utf-8") as ids:
             for part in parts:
                 shard_index = faiss.read_index(str(part / "index"))
-                flat.add(shard_index.reconstruct_n(0, shard_index.ntotal))
-                ids.write((part / "docid").read_text(encoding="utf-8"))
+                rows = shard_index.reconstruct_n(0, shard_index.ntotal)
+                docids = (part / "docid").read_text(encoding="utf-8")
+                if offset is not None:
+                    n = np.array([counts[d] for d in docids.splitlines()])
+                    rows = (rows + xqg_index.calibration(n, x["a"], x["agg"], x["layout"], x["shrinkage"],
+                                                         offset)).astype(np.float32)
+                flat.add(rows)
+                ids.write(docids)
         faiss.write_index(flat, str(out / "index"))
         meta = {**metas[0], "passages": flat.ntotal, "corpus": str(corpus)}
         if "xqg" in meta:
-            meta["xqg"] = _merge_xqg(metas)
+            meta["xqg"] = {**_merge_xqg(metas), "calibrate": offset is not None}
         meta["engine"] = engine
         write_text_atomic(out / "meta.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     return Path(index)
@@ -256,14 +287,14 @@ def merge_indexes(parts: list[Path], index: str | os.PathLike, corpus: str | os.
 def encode(corpus: str | os.PathLike, index: str | os.PathLike, embedder: dict, xqg: str | os.PathLike | None = None,
            a: float = 0.01, agg: str = "auto", layout: str = "fused", langs: list[str] | None = None,
            workers: int = 2, shards: int | None = None, address: str | None = None,
-           progress: bool = True, title: bool = True) -> Path:
+           progress: bool = True, title: bool = True, shrinkage: float = 0.0, calibrate: bool = True) -> Path:
     """A dense (or, with ``xqg``, an xQG) index of ``corpus`` encoded on Ray; ``embedder``: Embedder's arguments."""
     _ray()
     index = Path(index)
     passages = _passages(corpus)
     parts = corpus_shards(passages, shards or workers)
     if xqg is not None:
-        xqg_index.Variant(index, a, agg, layout).check()
+        xqg_index.Variant(index, a, agg, layout, shrinkage).check()
     models.resolve(embedder["model"], embedder.get("cache_dir"))  # the built-in model, prepared once here
     index.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{index.name}-ray-", dir=index.parent))
@@ -275,11 +306,18 @@ def encode(corpus: str | os.PathLike, index: str | os.PathLike, embedder: dict, 
             counts = split_queries(xqg, parts, work, langs)
             agg = xqg_index.resolve_agg(agg, min(counts[p.docid] for p in passages),  # over the whole corpus,
                                       max(counts[p.docid] for p in passages))  # as the local engine decides
-            options = {"a": a, "agg": agg, "layout": layout, "langs": langs}
+            xqg_index.Variant(index, a, agg, layout, shrinkage).check()  # shrinkage with an auto that became sum
+            options = {"a": a, "agg": agg, "layout": layout, "langs": langs, "shrinkage": shrinkage}
         with session(address, workers) as ray:
             _run(ray, _Encode, {"work": str(work), "embedder": embedder, "xqg": options, "title": title}, len(parts),
                  workers, embedder.get("device", "cpu"), progress)
         engine = {"name": "ray", "workers": workers, "shards": len(parts)}
-        return merge_indexes([work / f"index-{i:05d}" for i in range(len(parts))], index, corpus, engine)
+        calibrated = xqg is not None and calibrate
+        merged = merge_indexes([work / f"index-{i:05d}" for i in range(len(parts))], index, corpus, engine,
+                               counts if calibrated else None,
+                               [work / f"sums-{i:05d}.npz" for i in range(len(parts))] if calibrated else None)
+        if xqg is not None:
+            xqg_index.warn_partial(dense.read_meta(merged)["xqg"])
+        return merged
     finally:
         shutil.rmtree(work, ignore_errors=True)

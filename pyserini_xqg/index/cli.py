@@ -41,6 +41,13 @@ def add_encode_arguments(p: argparse.ArgumentParser) -> None:
                    help="sum (the paper's), mean, or auto: sum when every passage has n queries, else mean")
     p.add_argument("--layout", choices=LAYOUTS, default=Variant.layout,
                    help="side-by-side keeps passage and query vectors apart: a is chosen at search time")
+    p.add_argument("--shrinkage", type=float, default=Variant.shrinkage, metavar="K",
+                   help="with agg=mean: count the passage itself K times among its queries, so passages with few "
+                   "queries move less (default 0: the plain mean)")
+    p.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=Variant.calibrate,
+                   help="move each generated query by the mean passage-minus-query vector, so passages with "
+                   "queries do not outscore those without for being query-like (default on; rank-neutral when "
+                   "every passage has as many queries)")
     p.add_argument("--xqg-langs", nargs="+", help="fold in only these languages' queries")
     add_title_argument(p)
     add_engine_arguments(p)
@@ -50,11 +57,13 @@ def encode(args: argparse.Namespace) -> None:
     options = embedder_options(args)
     if args.engine == "ray":
         print(ray.encode(args.corpus, args.index, options, args.xqg, args.a, args.agg, args.layout, args.xqg_langs,
-                         args.workers, args.shards, args.ray_address, title=args.title))  # each worker loads the encoder
+                         args.workers, args.shards, args.ray_address, title=args.title,
+                         shrinkage=args.shrinkage, calibrate=args.calibrate))  # each worker loads the encoder
         return
     embedder = Embedder(**options)
     if args.xqg:
         print(xqg.build_index(args.corpus, args.xqg, args.index, embedder, args.a, args.agg, args.layout,
-                              args.xqg_langs, title=args.title))
+                              args.xqg_langs, title=args.title, shrinkage=args.shrinkage,
+                              calibrate=args.calibrate))
     else:
         print(dense.build_index(args.corpus, args.index, embedder, title=args.title))
