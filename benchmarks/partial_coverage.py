@@ -18,6 +18,8 @@ import argparse
 import time
 from pathlib import Path
 
+import faiss
+
 from pyserini_xqg.encode.embedder import Embedder
 from pyserini_xqg.encode.models import BUILTIN_MODEL
 from pyserini_xqg.eval.evaluation import evaluate
@@ -70,12 +72,20 @@ def main() -> None:
             name = f"xQG {agg} a={a}" + (f" k={k:g}" if k else "") + (" calibrated" if c else "")
             runs[name] = batch_search(v.index, qids, xqg.side_by_side_queries(vectors, a), args.hits)
 
+    # why calibration: a query's score against generated queries vs against passages (raw mean index: [E(p) ; m(p)])
+    raw = faiss.read_index(str(out / "xqg-mean-k0-raw" / "index"))
+    stored = raw.reconstruct_n(0, raw.ntotal)
+    P, M = stored[:, :embedder.dimension], stored[:, embedder.dimension:]
+    covered = (M != P).any(1)
+    similarity = (f"mean score of a dev query against a covered passage's m(p): {(vectors @ M[covered].T).mean():.3f}; "
+                  f"against passages: {(vectors @ P.T).mean():.3f}\n")
+
     corpus = load_corpus(corpus_path)
     results = evaluate(runs, qid_lang, data / "qrels.txt", load_answers(data / "answers.jsonl"),
                        {d: p.text for d, p in corpus.items()}, MEASURES)
     cells = comparisons(results, MEASURES, "dense")
     c = meta["coverage"]
-    lines = [f"xQG queries: {meta['queries']} from {generated.name}, on {c['passages']} of {c['of']} passages "
+    lines = [similarity, f"xQG queries: {meta['queries']} from {generated.name}, on {c['passages']} of {c['of']} passages "
              f"({c['fraction']:.1%}). Marks: significantly better / worse than dense (paired t-test, Holm over "
              f"every cell of the measure, p < 0.05).\n"]
     for m in MEASURES:
