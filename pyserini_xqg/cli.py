@@ -11,7 +11,7 @@ import dataclasses
 import sys
 from typing import Callable, Mapping, Sequence
 
-from .io.files import DataError
+from .io.files import DataError, check_output
 from .jvm import JavaError
 
 
@@ -20,6 +20,7 @@ class Command:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     main: Callable[[argparse.Namespace], int | None]
+    outputs: Mapping[str, str] = dataclasses.field(default_factory=dict)  # option -> files.OUTPUT_KINDS
 
 
 class _OneLineCommands(argparse.HelpFormatter):
@@ -51,10 +52,18 @@ def main(commands: Mapping[str, Command], argv: list[str] | None = None) -> int:
     """
     args = parser(commands).parse_args(argv)
     args.command_line = lambda words: main(commands, words)
+    command = commands[args.command]
     try:
-        return commands[args.command].main(args) or 0
-    except (DataError, FileNotFoundError, ValueError, JavaError) as err:
+        for option, kind in command.outputs.items():  # before any work
+            if getattr(args, option, None):
+                check_output(getattr(args, option), kind)
+        return command.main(args) or 0
+    except (DataError, ValueError, JavaError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a file or folder the checks above did not foresee
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
 
 

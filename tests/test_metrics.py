@@ -67,3 +67,17 @@ def test_measure_names():
     assert trec_eval_name("R@100") == ("recall.100", None)
     assert trec_eval_name("map") == ("map", None)
     assert trec_eval_name("bpref") == ("bpref", None)
+
+
+def test_trec_eval_refuses_what_it_would_score_as_zero(tmp_path):
+    """The bundled trec_eval exits 0 on errors: a duplicate docid or a misspelled measure must not become 0.000."""
+    from pyserini_xqg.eval.metrics import trec_eval
+
+    qrels = tmp_path / "qrels"
+    qrels.write_text("q1 0 d1 1\nq2 0 d2 1\n")
+    with pytest.raises(ValueError, match="twice for query 'q1'"):
+        trec_eval({"q1": [("d1", 2.0), ("d1", 1.0)], "q2": [("d2", 1.0)]}, qrels, ["nDCG@10"])
+    with pytest.raises(ValueError, match="unknown measure 'ndcg_cutt.10'"):
+        trec_eval({"q1": [("d1", 2.0)]}, qrels, ["ndcg_cutt.10", "nDCG@10"])
+    assert trec_eval({"q1": [("d1", 2.0)]}, qrels, ["nDCG@10"]) == {"nDCG@10": {"q1": 1.0, "q2": 0.0}}
+    assert trec_eval({"q1": [], "q2": []}, qrels, ["nDCG@10"]) == {"nDCG@10": {"q1": 0.0, "q2": 0.0}}  # no hits

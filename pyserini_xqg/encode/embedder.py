@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..io.files import DataError
 from . import models
 from .dtype import resolve_dtype
 
@@ -73,8 +74,11 @@ def _load(path: str, dtype: torch.dtype, device: str):
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path, dtype=dtype)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModel.from_pretrained(path, dtype=dtype)
+    except OSError as err:  # no such folder, or a hub name that cannot be fetched
+        raise DataError(path, None, f"cannot load the encoder: {str(err).splitlines()[0]}") from None
     return tokenizer, model.to(device).eval()
 
 
@@ -97,7 +101,7 @@ class Embedder:
     def describe(self) -> dict:
         """What meta.json records about this encoder."""
         return {"model": self.model_name, "dtype": str(self.dtype).replace("torch.", ""),
-                "dimension": self.dimension, **asdict(self.recipe)}
+                "dimension": self.dimension, **asdict(self.recipe), "fingerprint": models.fingerprint(self.path)}
 
     def embed(self, texts: Sequence[str], max_length: int, progress: bool = False) -> np.ndarray:
         """Vectors of ``texts`` (already prefixed) as float32 ``(len(texts), dimension)``.

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import struct
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -35,6 +36,25 @@ def cache_dir(override: str | os.PathLike | None = None) -> Path:
 
 def builtin_model_dir(cache: str | os.PathLike | None = None) -> Path:
     return cache_dir(cache) / "models" / "multilingual-e5-small"
+
+
+def fingerprint(path: str | os.PathLike) -> str | None:
+    """A checksum of a local model folder's weights, tokenizer and config; None for a hub name."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return None
+    files = sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
+    return _digest(tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+
+
+@lru_cache(maxsize=16)
+def _digest(files: tuple[tuple[str, int, int], ...]) -> str:
+    digest = hashlib.sha256()
+    for name, _, _ in files:
+        digest.update(Path(name).name.encode() + b"\0")
+        with open(name, "rb") as f:
+            digest.update(hashlib.file_digest(f, "sha256").digest())
+    return "sha256:" + digest.hexdigest()[:16]
 
 
 def resolve(model: str, cache: str | os.PathLike | None = None) -> str:

@@ -8,16 +8,11 @@ from statistics import fmean
 from typing import Mapping
 
 from . import metrics
+from .metrics import is_recall_kt
+from ..io.collection import load_qrels
 from ..io.runs import Run
 
 DEFAULT_MEASURES = ("R@2kt", "R@5kt", "nDCG@10", "R@100", "MRR@10")
-
-
-def is_recall_kt(measure: str) -> int | None:
-    """Token budget of an ``R@<k>kt`` measure, else None."""
-    if measure.endswith("kt") and measure.startswith("R@"):
-        return int(measure[2:-2]) * 1000
-    return None
 
 
 @dataclass
@@ -45,12 +40,28 @@ class Results:
                 "per_query": self.per_query, "languages": self.languages}
 
 
+def _check_coverage(system: str, run: Run, qid_lang: Mapping[str, str], judged: set[str] | None,
+                    answers: Mapping[str, list[str]] | None) -> None:
+    """A run none of whose queries is judged would score 0 everywhere: say so instead."""
+    asked = set(run) & set(qid_lang)
+    if not asked:
+        raise ValueError(f"run {system!r}: none of its queries is among the queries evaluated")
+    if answers is not None and not asked & set(answers):
+        raise ValueError(f"run {system!r}: the answers name none of its queries, so R@kt cannot be computed")
+    if judged is not None and not asked & judged:
+        raise ValueError(f"run {system!r}: the qrels judge none of its queries")
+
+
 def evaluate(runs: Mapping[str, Run], qid_lang: Mapping[str, str], qrels_path: str | Path | None = None,
              answers: Mapping[str, list[str]] | None = None, texts: Mapping[str, str] | None = None,
              measures=DEFAULT_MEASURES) -> Results:
     """Score every run on every measure, per query, restricted to the queries in ``qid_lang``."""
+    metrics.check_measures(tuple(measures))
     results = Results(dict(qid_lang))
+    judged = set(load_qrels(qrels_path)) if qrels_path is not None and any(not is_recall_kt(m) for m in measures) \
+        else None
     for system, run in runs.items():
+        _check_coverage(system, run, qid_lang, judged, answers if any(is_recall_kt(m) for m in measures) else None)
         scores: dict[str, dict[str, float]] = {}
         trec_measures = [m for m in measures if not is_recall_kt(m)]
         if trec_measures:

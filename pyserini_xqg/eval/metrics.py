@@ -110,13 +110,66 @@ def trec_eval_name(measure: str) -> tuple[str, int | None]:
     return measure, None
 
 
+def _check_run(run: Run) -> None:
+    for qid, hits in run.items():
+        docids = [d for d, _ in hits]
+        if len(set(docids)) < len(docids):
+            twice = sorted(d for d in set(docids) if docids.count(d) > 1)
+            raise ValueError(f"run lists passage(s) {', '.join(twice[:3])} twice for query {qid!r}: trec_eval "
+                             "would score every query 0")
+
+
+def _trec_eval(args: list[str]) -> str:
+    """stdout of the bundled trec_eval; anything on its stderr is an error (it exits 0 on errors)."""
+    jvm.configure_environment()
+    proc = subprocess.run(["java", "-cp", str(jvm.anserini_jar()), "trec_eval", *args], capture_output=True, text=True)
+    if proc.returncode != 0 or proc.stderr.strip():
+        raise ValueError(f"trec_eval failed: {(proc.stderr.strip() or proc.stdout.strip()).splitlines()[0]}")
+    return proc.stdout
+
+
+def is_recall_kt(measure: str) -> int | None:
+    """Token budget of an ``R@<k>kt`` measure, else None."""
+    if measure.endswith("kt") and measure.startswith("R@"):
+        return int(measure[2:-2]) * 1000
+    return None
+
+
+@lru_cache(maxsize=64)
+def check_measures(measures: tuple[str, ...]) -> None:
+    """Refuse a measure trec_eval does not know, by running it on one judged query: before hours of work."""
+    names = [m for m in measures if not is_recall_kt(m)]
+    if not names:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        qrels, run = Path(tmp) / "qrels", Path(tmp) / "run"
+        qrels.write_text("q 0 d 1\n")
+        run.write_text("q Q0 d 1 1.0 check\n")
+
+        def check(group):
+            for depth in {trec_eval_name(m)[1] for m in group}:
+                args = [a for m in group if trec_eval_name(m)[1] == depth for a in ("-m", trec_eval_name(m)[0])]
+                _trec_eval([*args, *(["-M", str(depth)] if depth else []), str(qrels), str(run)])
+        try:
+            check(names)  # all at once; one by one only to name the culprit
+        except ValueError:
+            for measure in names:
+                try:
+                    check([measure])
+                except ValueError as err:
+                    raise ValueError(f"unknown measure {measure!r} ({err})") from None
+            raise
+
+
 def trec_eval(run: Run, qrels_path: str | Path, measures: list[str]) -> dict[str, dict[str, float]]:
     """Per-query values of ``measures`` from the trec_eval bundled with Pyserini.
 
-    Every query of the qrels gets a value (0 where the run retrieved nothing for it).
+    Every query of the qrels gets a value (0 where the run retrieved nothing for it). A run
+    listing a passage twice for a query, an unknown measure, or anything trec_eval prints on
+    its stderr is an error, never a score of 0.
     """
-    jvm.configure_environment()
-    jar = jvm.anserini_jar()
+    check_measures(tuple(measures))
+    _check_run(run)
     qrels_qids = {line.split()[0] for line in Path(qrels_path).read_text().splitlines() if line.strip()}
     by_depth: dict[int | None, list[tuple[str, str]]] = {}
     for measure in measures:
@@ -124,12 +177,15 @@ def trec_eval(run: Run, qrels_path: str | Path, measures: list[str]) -> dict[str
         by_depth.setdefault(depth, []).append((measure, name))
     # in qid order, not set order: float sums over queries, and the reports, are then the same on every rerun
     out: dict[str, dict[str, float]] = {m: {q: 0.0 for q in sorted(qrels_qids)} for m in measures}
+    text = format_run(run, "eval")
+    if not text:  # nothing retrieved for any query (trec_eval cannot read an empty run): every value is 0
+        return out
     with tempfile.NamedTemporaryFile("w", suffix=".trec", delete=False) as f:
-        f.write(format_run(run, "eval"))
+        f.write(text)
         run_path = f.name
     try:
         for depth, pairs in by_depth.items():
-            cmd = ["java", "-cp", str(jar), "trec_eval", "-q"]
+            cmd = ["-q"]
             if depth:
                 cmd += ["-M", str(depth)]
             cutoffs: dict[str, list[str]] = {}  # trec_eval keeps one -m per measure: merge recall.1 + recall.100
@@ -141,10 +197,7 @@ def trec_eval(run: Run, qrels_path: str | Path, measures: list[str]) -> dict[str
             for base, cuts in cutoffs.items():
                 cmd += ["-m", f"{base}.{','.join(cuts)}" if cuts else base]
             cmd += [str(qrels_path), run_path]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise RuntimeError(f"trec_eval failed: {proc.stderr.strip() or proc.stdout.strip()}")
-            for line in proc.stdout.splitlines():
+            for line in _trec_eval(cmd).splitlines():
                 field, qid, value = line.split()
                 if qid == "all":
                     continue

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import string
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -26,6 +27,20 @@ from ..io.journal import Journal
 from ..io.languages import LANGUAGES, check_language
 
 PROMPT = "Generate a {language} question for this passage: {title} {passage}"
+
+
+PLACEHOLDERS = ("language", "title", "passage")
+
+
+def check_template(template: str) -> None:
+    """Refuse a prompt template with a placeholder other than ``PLACEHOLDERS`` (before any model loads)."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as err:
+        raise ValueError(f"--prompt {template!r}: {err}") from None
+    if unknown := names - set(PLACEHOLDERS):
+        raise ValueError(f"--prompt has unknown placeholder(s) {', '.join(sorted(unknown))}: use "
+                         f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
 
 
 def prompt(template: str, lang: str, passage: Passage) -> str:
@@ -52,6 +67,12 @@ class HFGenerator:
     device: str = "cpu"
     _loaded: tuple = field(default=None, repr=False)
 
+    def __post_init__(self):
+        for name in ("n", "top_k", "max_new_tokens", "batch_size", "max_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
+        check_template(self.template)
+
     @property
     def provenance(self) -> dict:
         return {"backend": "hf", "model": self.model, "prompt": self.template,
@@ -59,13 +80,20 @@ class HFGenerator:
                              "num_return_sequences": self.n},
                 "seed": self.seed, "dtype": self.dtype}
 
+    def provenances(self) -> list[dict]:
+        """The provenance every record this generator writes carries."""
+        return [self.provenance]
+
     def _load(self):
         if self._loaded is None:
             import torch
             from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-            tokenizer = AutoTokenizer.from_pretrained(self.model)
-            model = AutoModelForSeq2SeqLM.from_pretrained(self.model, dtype=resolve_dtype(self.dtype, self.device))
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(self.model)
+                model = AutoModelForSeq2SeqLM.from_pretrained(self.model, dtype=resolve_dtype(self.dtype, self.device))
+            except OSError as err:  # no such folder, or a hub name that cannot be fetched
+                raise DataError(self.model, None, f"cannot load the generator: {str(err).splitlines()[0]}") from None
             self._loaded = (tokenizer, model.to(self.device).eval(), torch)
         return self._loaded
 
@@ -85,15 +113,14 @@ class HFGenerator:
         from tqdm import tqdm
 
         left = sum(1 for lang in langs for d in part.docids if (d, lang) not in journal.done)
-        bar = tqdm(total=left, desc="generate", unit="query set", disable=not progress)
-        for lang in langs:
-            pending = (p for p in part.passages() if (p.docid, lang) not in journal.done)
-            while chunk := list(islice(pending, self.batch_size)):
-                queries = self.generate(chunk, lang)
-                journal.write({"docid": p.docid, "lang": lang, "queries": q, "provenance": self.provenance}
-                              for p, q in zip(chunk, queries))
-                bar.update(len(chunk))
-        bar.close()
+        with tqdm(total=left, desc="generate", unit="query set", disable=not progress) as bar:
+            for lang in langs:
+                pending = (p for p in part.passages() if (p.docid, lang) not in journal.done)
+                while chunk := list(islice(pending, self.batch_size)):
+                    queries = self.generate(chunk, lang)
+                    journal.write({"docid": p.docid, "lang": lang, "queries": q, "provenance": self.provenance}
+                                  for p, q in zip(chunk, queries))
+                    bar.update(len(chunk))
 
 
 def sample_top_k(model, inputs: dict, n: int, top_k: int, max_new_tokens: int):
@@ -131,6 +158,14 @@ class FileGenerator:
     """Queries made elsewhere, imported with the provenance their records carry."""
 
     path: str | os.PathLike
+
+    def provenances(self) -> list[dict]:
+        """The provenances the file's records carry (read once through)."""
+        found = []
+        for record in read_generated(self.path):
+            if record["provenance"] not in found:
+                found.append(record["provenance"])
+        return found
 
     def fill(self, journal: Journal, part: Shard, langs: list[str], progress: bool = True) -> None:
         """Copy the shard's missing records from the file; a record for a passage not in the corpus is an error."""
@@ -178,6 +213,14 @@ def generate_queries(corpus: str | os.PathLike, output: str | os.PathLike, gener
     gen = make_generator(generator, **options) if isinstance(generator, str) else generator
     part = Shard(corpus, [p.docid for p in iter_corpus(corpus)], shard_id, shard_num)
     part.docids  # noqa: B018  (checks the shard numbers before anything is written)
-    with Journal(output, key=lambda r: (r["docid"], r["lang"])) as journal:
+    expected = gen.provenances()
+
+    def same_settings(number: int, record: dict) -> None:
+        if record.get("provenance") not in expected:
+            raise DataError(output, number, f"was made with other settings ({record.get('provenance')}), not "
+                            f"{expected[0] if len(expected) == 1 else expected}: resume only with the same generator "
+                            "and options, or choose another --output")
+
+    with Journal(output, key=lambda r: (r["docid"], r["lang"]), check=same_settings, start='{"docid": ') as journal:
         gen.fill(journal, part, langs, progress)
     return Path(output)

@@ -36,15 +36,18 @@ def add_encode_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", required=True)
     add_encoder_arguments(p)
     p.add_argument("--xqg", metavar="QUERIES", help="generated queries (generate's output) to fold in")
-    p.add_argument("--a", type=float, default=Variant.a, help=f"weight of the generated queries (default {Variant.a})")
-    p.add_argument("--agg", choices=AGGREGATIONS, default=Variant.agg,
-                   help="sum (the paper's), mean, or auto: sum when every passage has n queries, else mean")
-    p.add_argument("--layout", choices=LAYOUTS, default=Variant.layout,
-                   help="side-by-side keeps passage and query vectors apart: a is chosen at search time")
-    p.add_argument("--shrinkage", type=float, default=Variant.shrinkage, metavar="K",
+    # the xQG options default to None so that one given without --xqg is refused (Variant has the defaults)
+    p.add_argument("--a", type=float, help=f"weight of the generated queries (default {Variant.a})")
+    p.add_argument("--agg", choices=AGGREGATIONS,
+                   help=f"sum (the paper's), mean, or auto: sum when every passage has n queries, else mean "
+                   f"(default {Variant.agg})")
+    p.add_argument("--layout", choices=LAYOUTS,
+                   help=f"side-by-side keeps passage and query vectors apart: a is chosen at search time "
+                   f"(default {Variant.layout})")
+    p.add_argument("--shrinkage", type=float, metavar="K",
                    help="with agg=mean: count the passage itself K times among its queries, so passages with few "
                    "queries move less (default 0: the plain mean)")
-    p.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=Variant.calibrate,
+    p.add_argument("--calibrate", action=argparse.BooleanOptionalAction,
                    help="move each generated query by the mean passage-minus-query vector, so passages with "
                    "queries do not outscore those without for being query-like (default on; rank-neutral when "
                    "every passage has as many queries)")
@@ -53,7 +56,16 @@ def add_encode_arguments(p: argparse.ArgumentParser) -> None:
     add_engine_arguments(p)
 
 
+XQG_OPTIONS = ("a", "agg", "layout", "shrinkage", "calibrate")
+
+
 def encode(args: argparse.Namespace) -> None:
+    given = [f"--{name}" for name in XQG_OPTIONS if getattr(args, name) is not None]
+    if given and not args.xqg:
+        raise ValueError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} only with --xqg QUERIES")
+    for name in XQG_OPTIONS:
+        if getattr(args, name) is None:
+            setattr(args, name, getattr(Variant, name))
     options = embedder_options(args)
     if args.engine == "ray":
         print(ray.encode(args.corpus, args.index, options, args.xqg, args.a, args.agg, args.layout, args.xqg_langs,

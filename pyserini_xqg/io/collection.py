@@ -42,6 +42,14 @@ def _field(obj: dict, names: tuple[str, ...], path: Path, number: int, what: str
     raise DataError(path, number, f"missing {what}: expected a field named {' or '.join(map(repr, names))}")
 
 
+def check_id(value: str, path: Path, number: int, what: str) -> str:
+    """An id that TREC files, FAISS docid files and Lucene keep intact: no whitespace inside."""
+    if any(c.isspace() for c in value):
+        raise DataError(path, number, f"{what} {value!r} contains whitespace (a space, tab or newline): run files "
+                        "and docid files would split it")
+    return value
+
+
 def iter_corpus(path: str | os.PathLike) -> Iterator[Passage]:
     """Stream passages, checking ids are unique and texts non-empty."""
     path = Path(path)
@@ -63,10 +71,13 @@ def iter_corpus(path: str | os.PathLike) -> Iterator[Passage]:
             docid = _field(obj, ("id", "docid", "_id"), path, number, "passage id")
             text = _field(obj, ("contents", "text"), path, number, "passage text")
             title = nfc(str(obj.get("title") or "")).strip()
+        check_id(docid, path, number, "passage id")
         if docid in seen:
             raise DataError(path, number, f"duplicate passage id {docid!r}")
         seen.add(docid)
         yield Passage(docid, text, title)
+    if not seen:
+        raise DataError(path, None, "no passages: the corpus is empty")
 
 
 def load_corpus(path: str | os.PathLike) -> dict[str, Passage]:
@@ -90,9 +101,12 @@ def load_topics(path: str | os.PathLike) -> dict[str, str]:
             qid, text = nfc(cols[0]).strip(), nfc(cols[1]).strip()
             if not qid or not text:
                 raise DataError(path, number, "empty qid or query text")
+        check_id(qid, path, number, "query id")
         if qid in topics:
             raise DataError(path, number, f"duplicate query id {qid!r}")
         topics[qid] = text
+    if not topics:
+        raise DataError(path, None, "no queries: the topics file is empty")
     return topics
 
 
@@ -119,6 +133,8 @@ def load_qrels(path: str | os.PathLike, docids: set[str] | None = None) -> dict[
         if docid in qrels.setdefault(qid, {}):
             raise DataError(path, number, f"duplicate judgement for {qid} {docid}")
         qrels[qid][docid] = relevance
+    if not qrels:
+        raise DataError(path, None, "no judgements: the qrels file is empty")
     return qrels
 
 
@@ -135,6 +151,8 @@ def load_answers(path: str | os.PathLike) -> dict[str, list[str]]:
         if qid in answers:
             raise DataError(path, number, f"duplicate query id {qid!r}")
         answers[qid] = [nfc(a) for a in values]
+    if not answers:
+        raise DataError(path, None, "no answers: the file is empty")
     return answers
 
 

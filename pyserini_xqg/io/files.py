@@ -33,6 +33,8 @@ def lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
     path = Path(path)
     if not path.exists():
         raise DataError(path, None, "file not found")
+    if path.is_dir():
+        raise DataError(path, None, "is a folder; expected a file")
     with open(path, encoding="utf-8") as f:
         try:
             for number, line in enumerate(f, 1):
@@ -59,17 +61,82 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
         yield number, json_object(path, number, line)
 
 
+MARKER = ".pyserini_xqg"
+"""The file ``atomic_dir`` leaves in every folder it makes: the folders it may replace."""
+_OURS = (MARKER, "meta.json", "xqg-bm25.json", "training.json", "pyserini_xqg_recipe.json")  # and folders made before the marker
+
+
+def check_replaceable(path: str | os.PathLike) -> None:
+    """Refuse an output folder that exists and was not made by this tool (or is a file)."""
+    path = Path(path)
+    if path.is_file():
+        raise DataError(path, None, "is a file; expected a folder to write into")
+    if path.is_dir() and any(path.iterdir()) and not any((path / name).is_file() for name in _OURS):
+        raise DataError(path, None, "exists and holds files this tool did not make; choose a new or empty folder "
+                        "(nothing was deleted)")
+
+
+OUTPUT_KINDS = ("file", "folder", "replaced")  # written; written into; replaced whole (atomic_dir)
+
+
+def check_output(path: str | os.PathLike, kind: str = "file") -> None:
+    """Refuse an output that cannot be written, before any work: a folder where a file goes (or the
+    reverse), a read-only place, or (``replaced``) a folder this tool did not make."""
+    path = Path(path)
+    if kind == "file" and path.is_dir():
+        raise DataError(path, None, "is a folder; expected a file to write")
+    if kind != "file" and path.is_file():
+        raise DataError(path, None, "is a file; expected a folder to write into")
+    if kind == "replaced":
+        check_replaceable(path)
+    where = path if kind != "file" and path.is_dir() else path.parent
+    while not where.exists():
+        where = where.parent
+    if not where.is_dir():
+        raise DataError(path, None, f"cannot be written: {where} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-check-", dir=where)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise DataError(path, None, f"cannot be written ({err.strerror} in {where})") from None
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 @contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
-    """A fresh folder beside ``path`` that replaces ``path`` only if the block succeeds."""
+    """A fresh folder beside ``path`` that replaces ``path`` only if the block succeeds.
+
+    Only a folder this tool made (``check_replaceable``) is replaced, and the old one stays in
+    place until the new one is: the two are swapped in one step where Linux allows it.
+    """
     path = Path(path)
+    check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
     try:
         yield work
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(work, path)
+        (work / MARKER).write_text("made by pyserini_xqg; a rerun may replace this folder\n", encoding="utf-8")
+        check_replaceable(path)  # again: the block may have run for hours
+        if not path.exists():
+            os.replace(work, path)
+        elif not _exchange(work, path):  # old and new swapped: work now holds the old folder
+            old = path.with_name(f".{path.name}-old-{os.getpid()}")
+            os.replace(path, old)
+            os.replace(work, path)
+            shutil.rmtree(old)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

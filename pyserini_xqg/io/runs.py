@@ -8,7 +8,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from .files import DataError, write_text_atomic
+from .files import DataError, lines, write_text_atomic
 
 Run = dict[str, list[tuple[str, float]]]
 
@@ -105,18 +105,17 @@ def read_run(path: str | os.PathLike) -> Run:
     """qid -> [(docid, score)] in rank order."""
     path = Path(path)
     run: Run = {}
-    if not path.exists():
-        raise DataError(path, None, "run file not found")
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            cols = line.split()
-            if not cols:
-                continue
-            if len(cols) != 6:
-                raise DataError(path, number, "expected TREC run: qid Q0 docid rank score tag")
-            try:
-                score = float(cols[4])
-            except ValueError as err:
-                raise DataError(path, number, f"score {cols[4]!r} is not a number") from err
-            run.setdefault(cols[0], []).append((cols[2], score))
+    seen: set[tuple[str, str]] = set()
+    for number, line in lines(path):
+        cols = line.split()
+        if len(cols) != 6:
+            raise DataError(path, number, "expected TREC run: qid Q0 docid rank score tag")
+        try:
+            score = float(cols[4])
+        except ValueError as err:
+            raise DataError(path, number, f"score {cols[4]!r} is not a number") from err
+        if (cols[0], cols[2]) in seen:
+            raise DataError(path, number, f"passage {cols[2]!r} is listed twice for query {cols[0]!r}")
+        seen.add((cols[0], cols[2]))
+        run.setdefault(cols[0], []).append((cols[2], score))
     return {qid: ranked(hits) for qid, hits in run.items()}

@@ -31,7 +31,7 @@ from ..encode.embedder import Embedder
 from ..eval.evaluation import Results
 from ..eval.report import UP, DOWN, comparisons, grouped_bars, markdown as results_markdown
 from ..eval.significance import compare, holm
-from ..generate.queries import generate_queries, parse_generator
+from ..generate.queries import FileGenerator, generate_queries, parse_generator
 from ..index import dense as dense_index, lucene as lucene_index, xqg
 from ..io.collection import load_answers, load_corpus, load_language_topics, load_topics
 from ..io.files import write_text_atomic
@@ -113,11 +113,14 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
     """Fine-tune, generate, index (reusing what the study folder has); name -> search(topics)."""
     out = Path(settings.output)
     fine_tuned = out / "fine-tuned-encoder"
-    if (fine_tuned / "training.json").exists():
+    recipe = EncoderTraining(str(fine_tuned), settings.model, collection.train, settings.steps)
+    trained = fine_tuned / "training.json"
+    same = json.loads(json.dumps(asdict(recipe), default=str))
+    if trained.exists() and json.loads(trained.read_text())["args"] == same:
         log(f"fine-tuned encoder: reusing {fine_tuned}")
     else:
         log(f"fine-tuned encoder: train-encoder, {settings.steps} steps on {collection.train}")
-        train(EncoderTraining(str(fine_tuned), settings.model, collection.train, settings.steps))
+        train(recipe)
     langs = list(collection.topics)
     log(f"xQG queries: {collection.generator} for {', '.join(langs)}")
     queries = generate_queries(collection.corpus, out / "xqg-queries.jsonl", collection.generator, langs)
@@ -125,10 +128,14 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
     for (plain, augmented), model in (((DENSE, XQG), settings.model), ((FT, FT_XQG), str(fine_tuned))):
         embedder = Embedder(model)
         where = {plain: out / "indexes" / plain, augmented: out / "indexes" / augmented}
-        if not _current(where[plain] / dense_index.META, settings.title):
+        made = {"encoder": embedder.describe(), "corpus": str(collection.corpus), "title": settings.title}
+        if not _current(where[plain] / dense_index.META, made):  # the encoder's fingerprint: retrained, rebuilt
             log(f"index {plain}")
             dense_index.build_index(collection.corpus, where[plain], embedder, title=settings.title)
-        if not _current(where[augmented] / dense_index.META, settings.title):
+        xqg_made = {**made, "xqg": {"a": settings.a, "calibrate": True,
+                                    "generator": FileGenerator(queries).provenances(),
+                                    **({} if settings.agg == "auto" else {"agg": settings.agg})}}
+        if not _current(where[augmented] / dense_index.META, xqg_made, where[plain] / dense_index.META):
             log(f"index {augmented} (a = {settings.a}, agg = {settings.agg}), from the passage vectors of {plain}")
             xqg.build_index(collection.corpus, queries, where[augmented], embedder, settings.a, settings.agg,
                             title=settings.title, passages_from=where[plain])
@@ -137,7 +144,7 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
             systems[name] = lambda topics, index=index, vectors=vectors: dense.batch_search(
                 index, list(topics), vectors(list(topics.values())), settings.hits)
     bm25 = out / "indexes" / BM25
-    if not _current(bm25 / lucene_index.META, settings.title):
+    if not _current(bm25 / lucene_index.META, {"corpus": str(collection.corpus), "title": settings.title}):
         log(f"index {BM25} (Lucene, English analyzer)")
         lucene_index.build_index(collection.corpus, bm25, title=settings.title)
     systems[BM25] = _remember_last(lambda topics: lucene.search(bm25, topics, settings.hits))
@@ -159,9 +166,23 @@ def _remember_last(search):
     return remembered
 
 
-def _current(meta: Path, title: bool) -> bool:
-    """True where an index the study folder holds was built with this title choice: a rerun reuses it."""
-    return meta.exists() and json.loads(meta.read_text()).get("title", True) == title
+def _current(meta: Path, expected: dict, newer_than: Path | None = None) -> bool:
+    """True where an index the study folder holds was built with ``expected`` settings (and after what
+    it was made from): a rerun reuses it; any other is rebuilt in its place."""
+    if not meta.exists() or (newer_than is not None and newer_than.stat().st_mtime_ns > meta.stat().st_mtime_ns):
+        return False
+    return _matches(json.loads(meta.read_text()), expected)
+
+
+def _matches(found: dict, expected: dict) -> bool:
+    """Every key of ``expected`` has its value in ``found`` (nested dicts compared key by key)."""
+    for key, value in expected.items():
+        if isinstance(value, dict):
+            if not isinstance(found.get(key), dict) or not _matches(found[key], value):
+                return False
+        elif found.get(key) != value:
+            return False
+    return True
 
 
 def query_drops(report: dict, measure: str) -> dict[str, dict[str, float]]:

@@ -22,13 +22,15 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--a", type=float, help=A_HELP)
+    p.add_argument("--allow-encoder-change", action="store_true",
+                   help="search a dense index even though its encoder's files changed since it was built")
     add_cache_argument(p)
 
 
 def search(args: argparse.Namespace) -> None:
     topics = load_topics(args.topics)
     system = open_index(args.index, args.a, args.hits, args.threads, batch_size=args.batch_size,
-                        cache_dir=args.cache_dir)
+                        cache_dir=args.cache_dir, allow_encoder_change=args.allow_encoder_change)
     run = system.search(topics)
     print(write_run(run, args.output, tag=Path(args.output).stem, k=args.hits))
 

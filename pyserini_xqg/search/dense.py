@@ -21,6 +21,7 @@ from .. import jvm
 from ..encode.embedder import Embedder, Recipe
 from ..index.dense import read_meta
 from ..index.xqg import side_by_side_queries
+from ..io.files import DataError
 from ..io.runs import Ranking, Run, from_pyserini
 
 QueryVectorsFn = Callable[[list[str]], np.ndarray]
@@ -42,15 +43,18 @@ class QueryVectors:
         return vectors if self.a is None else side_by_side_queries(vectors, self.a)
 
 
-def query_vectors_for(index: str | os.PathLike, a: float | None = None, **kwargs) -> QueryVectors:
+def query_vectors_for(index: str | os.PathLike, a: float | None = None, allow_encoder_change: bool = False,
+                      **kwargs) -> QueryVectors:
     """The query side an index was built for, from its meta.json (``kwargs``: Embedder's options).
 
     A side-by-side xQG index needs ``a`` (the weight of the generated queries), chosen at
-    search time; other indexes refuse one.
+    search time; other indexes refuse one. An encoder folder whose files changed since the
+    index was built is refused unless ``allow_encoder_change``.
     """
     meta = read_meta(index)
     enc = dict(meta["encoder"])
     model = enc.pop("model")
+    built_with = enc.pop("fingerprint", None)
     recipe = Recipe(**{k: enc[k] for k in Recipe.__dataclass_fields__})
     side_by_side = meta.get("xqg", {}).get("layout") == "side-by-side"
     if side_by_side and a is None:
@@ -58,7 +62,12 @@ def query_vectors_for(index: str | os.PathLike, a: float | None = None, **kwargs
     if not side_by_side and a is not None:
         raise ValueError(f"{index} fixes a at build time ({meta.get('xqg', {}).get('a', 'no xQG')}): --a applies "
                          "only to side-by-side xQG indexes")
-    return QueryVectors(Embedder(model, recipe=recipe, **kwargs), a)
+    embedder = Embedder(model, recipe=recipe, **kwargs)
+    now = embedder.describe()["fingerprint"]
+    if built_with and now != built_with and not allow_encoder_change:
+        raise DataError(index, None, f"was built with {model} as it was then ({built_with}); its files have changed "
+                        f"since ({now}): rebuild the index, or pass --allow-encoder-change to search anyway")
+    return QueryVectors(embedder, a)
 
 
 def query_encoder_for(index: str | os.PathLike, a: float | None = None, **kwargs):
@@ -89,10 +98,18 @@ def search(index: str | os.PathLike, topics: dict[str, str], k: int = 100, threa
 def _open(index: str, stamp: tuple) -> tuple[faiss.Index, np.ndarray, np.ndarray]:
     """The FAISS index, its docids and each docid's rank in sorted order (for ties)."""
     folder = Path(index)
+    try:
+        flat = faiss.read_index(str(folder / "index"))
+    except RuntimeError as err:  # a bad header, a truncated file
+        raise DataError(folder / "index", None, "not a readable FAISS index (damaged or truncated); rebuild it "
+                        f"with encode ({str(err).strip().splitlines()[-1]})") from None
     names = (folder / "docid").read_text(encoding="utf-8").splitlines()
+    if len(names) != flat.ntotal:
+        raise DataError(folder / "docid", None, f"{len(names)} docids for {flat.ntotal} vectors: the index is "
+                        "damaged; rebuild it with encode")
     order = np.empty(len(names), dtype=np.int64)
     order[np.argsort(np.array(names), kind="stable")] = np.arange(len(names))
-    return faiss.read_index(str(folder / "index")), np.array(names, dtype=object), order
+    return flat, np.array(names, dtype=object), order
 
 
 def batch_search(index: str | os.PathLike, qids: list[str], vectors: np.ndarray, k: int = 100,
@@ -100,7 +117,13 @@ def batch_search(index: str | os.PathLike, qids: list[str], vectors: np.ndarray,
     """FAISS search of a plugin index, hits as arrays: the same run as ``FaissSearcher.batch_search``
     (``pyserini_search``) without its Python object per hit. The opened index is kept while unchanged."""
     files = [Path(index) / "index", Path(index) / "docid"]
+    for f in files:
+        if not f.is_file():
+            raise DataError(f, None, "missing: not a complete dense index")
     flat, docids, order = _open(str(index), tuple(f.stat().st_mtime_ns for f in files))
+    if vectors.ndim != 2 or vectors.shape[1] != flat.d:
+        raise DataError(index, None, f"holds {flat.d}-dimensional vectors, but the query encoder gives "
+                        f"{vectors.shape[-1]}: search it with the encoder that built it")
     faiss.omp_set_num_threads(threads)
     scores, rows = flat.search(np.ascontiguousarray(vectors, dtype=np.float32), min(k, flat.ntotal))
     return Ranking.from_search(list(qids), scores, rows, docids, order)

@@ -28,6 +28,12 @@ def fuse(runs: list[Run], method: str = "rrf", weight: float = 0.5, rrf_k: int =
     from pyserini.fusion import interpolation, reciprocal_rank_fusion
     from pyserini.trectools import RescoreMethod
 
+    if len(runs) < 2:
+        raise ValueError(f"fusion needs at least two runs, not {len(runs)}")
+    if not 0 <= weight <= 1:
+        raise ValueError(f"--weight must be in [0, 1], not {weight}")
+    if k < 1 or rrf_k < 0 or (depth is not None and depth < 1):
+        raise ValueError(f"--hits and --depth must be at least 1 and --rrf-k at least 0, not {k}, {depth}, {rrf_k}")
     trec = [_trec_run(r) for r in runs]
     if method == "rrf":
         fused = reciprocal_rank_fusion(trec, rrf_k=rrf_k, depth=depth, k=k)

@@ -5,6 +5,7 @@ import os
 
 from .. import jvm
 from ..index.lucene import language_of
+from ..io.files import DataError
 from ..io.runs import Run, from_pyserini
 
 
@@ -13,7 +14,11 @@ def searcher(index: str | os.PathLike, k1: float = 0.9, b: float = 0.4):
     jvm.start()
     from pyserini.search.lucene import LuceneSearcher
 
-    s = LuceneSearcher(str(index))
+    try:
+        s = LuceneSearcher(str(index))
+    except Exception as err:  # jnius.JavaException: a missing or damaged segment file
+        raise DataError(index, None, f"cannot open the Lucene index ({str(err).splitlines()[0]}); rebuild it "
+                        "with index") from None
     language = language_of(index)
     if language != "en":
         s.set_language(language)

@@ -28,6 +28,11 @@ def open_index(index: str | os.PathLike, a: float | None = None, k: int = 100, t
     """A searcher for ``index``; ``a`` for a side-by-side xQG index, ``embedder_options`` (batch_size,
     cache_dir, dtype) for a dense one."""
     path = Path(index)
+    if k < 1:
+        raise ValueError(f"--hits must be at least 1, not {k}")
+    if not path.is_dir():
+        raise DataError(index, None, "no such index folder" if not path.exists() else "is a file; expected an index "
+                        "folder")
     if (path / META).exists():
         vectors = dense.query_vectors_for(path, a, **embedder_options)
         return System(path, "dense", lambda topics: dense.search(path, topics, k, threads, vectors))

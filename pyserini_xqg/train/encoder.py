@@ -21,7 +21,7 @@ from ..io.collection import Passage, load_corpus, load_qrels, load_topics
 from ..io.files import DataError, iter_jsonl, nfc
 from ..io.sample import Sample
 from ..search import lucene
-from .common import ctx_passage, save_model, shuffled_batches
+from .common import check_schedule, ctx_passage, save_model, shuffled_batches
 
 
 @dataclass
@@ -72,7 +72,10 @@ def file_examples(path: str) -> list[Example]:
             raise DataError(path, number, "expected question (or query) and a non-empty positive_ctxs")
         negatives = obj.get("hard_negative_ctxs", obj.get("negative_passages")) or []
         for positive in positives:
-            examples.append((nfc(question), ctx_passage(positive), ctx_passage(negatives[0]) if negatives else None))
+            examples.append((nfc(question), ctx_passage(positive, path, number),
+                             ctx_passage(negatives[0], path, number) if negatives else None))
+    if not examples:
+        raise DataError(path, None, "no training examples: the file is empty")
     return examples
 
 
@@ -82,6 +85,7 @@ def train(args: EncoderTraining, progress: bool = True) -> dict:
     from tqdm import tqdm
     from transformers import AutoModel, AutoTokenizer
 
+    check_schedule(args.steps, args.batch_size, args.learning_rate)
     recipe = default_recipe(args.model)
     examples = sample_examples(seed=args.seed) if args.train == "sample" else file_examples(args.train)
     rng = random.Random(args.seed)

@@ -17,7 +17,7 @@ from ..io.collection import Passage, load_corpus, load_qrels, load_topics
 from ..io.files import DataError, iter_jsonl, nfc
 from ..io.languages import check_language
 from ..io.sample import Sample
-from .common import ctx_passage, save_model, shuffled_batches
+from .common import check_schedule, ctx_passage, save_model, shuffled_batches
 
 
 @dataclass
@@ -60,9 +60,7 @@ def file_pairs(path: str | os.PathLike) -> list[Pair]:
             raise DataError(path, number, "expected question (or query), lang, and positive_ctxs (or positive_passages)")
         lang = check_language(obj["lang"], path, number)
         for ctx in positives:
-            if not isinstance(ctx, dict) or not str(ctx.get("text", "")).strip():
-                raise DataError(path, number, "each positive passage needs a non-empty text")
-            pairs.append((ctx_passage(ctx), lang, nfc(question).strip()))
+            pairs.append((ctx_passage(ctx, path, number), lang, nfc(question).strip()))
     if not pairs:
         raise DataError(path, None, "no training pairs")
     return pairs
@@ -74,6 +72,7 @@ def train(args: TrainingArgs, progress: bool = True) -> dict:
     from tqdm import tqdm
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
+    check_schedule(args.steps, args.batch_size, args.learning_rate)
     pairs = sample_pairs() if args.train == "sample" else file_pairs(args.train)
     rng = random.Random(args.seed)
     torch.manual_seed(args.seed)
