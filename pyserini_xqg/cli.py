@@ -75,6 +75,12 @@ def _default(field: dataclasses.Field):
     return dataclasses.MISSING
 
 
+def _optional_type(field: dataclasses.Field):
+    """The value type of an ``X | None`` field (annotations are strings here): int, float or str."""
+    annotation = str(field.type).split("|")[0].strip()
+    return {"int": int, "float": float}.get(annotation, str)
+
+
 def add_dataclass_arguments(p: argparse.ArgumentParser, cls, names: Sequence[str], help: Mapping[str, str] = {},
                             choices: Mapping[str, Sequence] = {}) -> None:
     """``--field-name`` options for the named fields of dataclass ``cls``, with its defaults and value types.
@@ -94,7 +100,7 @@ def add_dataclass_arguments(p: argparse.ArgumentParser, cls, names: Sequence[str
         elif isinstance(default, (list, tuple)):
             kwargs.update(nargs="+", default=default, type=type(default[0]) if default else str)
         else:
-            kwargs.update(default=default, type=str if default is None else type(default))
+            kwargs.update(default=default, type=type(default) if default is not None else _optional_type(fields[name]))
         if default is not dataclasses.MISSING and default is not None:
             kwargs["help"] = f"{kwargs['help']} (default {default})" if kwargs["help"] else f"default {default}"
         p.add_argument("--" + name.replace("_", "-"), **kwargs)

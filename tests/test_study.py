@@ -88,7 +88,7 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     assert (out / "indexes" / "fine-tuned+xQG" / "index").stat().st_mtime_ns == stamp
     # a rerun with other xQG settings rebuilds the xQG indexes, and only those
     plain = (out / "indexes" / "dense" / "index").stat().st_mtime_ns
-    assert main([*args, "--a", "0.9", "--agg", "mean"]) == 0
+    assert main([*args, "--a", "0.9", "--agg", "mean", "--attacks", "char-swap", "--seeds", "0"]) == 0
     for name in ("dense+xQG", "fine-tuned+xQG"):
         meta = json.loads((out / "indexes" / name / "meta.json").read_text())["xqg"]
         assert (meta["a"], meta["agg"]) == (0.9, "mean")

@@ -138,6 +138,11 @@ def load_qrels(path: str | os.PathLike, docids: set[str] | None = None) -> dict[
     return qrels
 
 
+def relevant_passages(qrels: dict[str, dict[str, int]]) -> dict[str, set[str]]:
+    """qid -> the passages judged relevant (relevance > 0)."""
+    return {q: {d for d, r in judged.items() if r > 0} for q, judged in qrels.items()}
+
+
 def load_answers(path: str | os.PathLike) -> dict[str, list[str]]:
     """qid -> answer strings (XOR-TyDi's answers field)."""
     path = Path(path)

@@ -7,10 +7,12 @@ from pathlib import Path
 
 from ..cli import add_dataclass_arguments, from_args, pairs
 from ..index.xqg import AGGREGATIONS
-from ..io.collection import load_answers, load_corpus, load_language_topics, load_topics
+from ..io.collection import load_answers, load_corpus, load_language_topics, load_qrels, load_topics, \
+    relevant_passages
 from ..io.files import write_text_atomic
+from ..io.languages import check_language
 from ..search.systems import open_index
-from . import study
+from . import adversarial, study
 from .attacks import PARAPHRASE_TEMPLATE, attack_topics
 from .runner import markdown, run_robustness
 
@@ -18,19 +20,62 @@ ATTACK_HELP = ("an attack name (see pyserini_xqg.robustness.attacks), paraphrase
                "backtranslate:FORWARD,BACKWARD or file:PATH")
 
 
+ADVERSARIAL_HELP = {"budget": "adversarial: edits per query at most", "max_candidates": "adversarial: candidate "
+                    "edits searched per query and step", "max_distance": "adversarial: grapheme edit distance cap, "
+                    "as a share of the query's length", "beam": "adversarial: candidates kept per step",
+                    "min_similarity": "adversarial: cosine to the original under --reference-encoder",
+                    "queries": "adversarial (robustness, study): attack this many queries per language, a fixed "
+                    "sample (default all)"}
+
+
+def add_adversarial_arguments(p: argparse.ArgumentParser, transfer: bool = False) -> None:
+    add_dataclass_arguments(p, adversarial.Settings, tuple(ADVERSARIAL_HELP), ADVERSARIAL_HELP)
+    p.add_argument("--reference-encoder", help="adversarial: an encoder other than the attacked one, for "
+                   "--min-similarity")
+    if transfer:
+        p.add_argument("--transfer-from", metavar="NAME", help="adversarial: attack this system only and replay "
+                       "its queries on the others (black-box transfer); default: each system with its own scores")
+
+
+def adversarial_options(args: argparse.Namespace) -> dict:
+    """``run_robustness``'s adversarial settings and reference encoder from the options."""
+    from ..encode.embedder import Embedder
+
+    settings = from_args(adversarial.Settings, args)
+    settings.check()
+    if settings.min_similarity and not args.reference_encoder:
+        raise ValueError("--min-similarity needs --reference-encoder")
+    reference = Embedder(args.reference_encoder).queries if args.reference_encoder else None
+    return {"settings": settings, "reference": reference, "transfer_from": getattr(args, "transfer_from", None)}
+
+
 def add_attack_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--topics", required=True)
     p.add_argument("--lang", required=True, help="the topics' language (ISO 639-1): decides what applies")
-    p.add_argument("--attack", required=True, help=ATTACK_HELP)
+    p.add_argument("--attack", required=True, help=ATTACK_HELP + ", or adversarial (with --index and --qrels)")
     p.add_argument("--template", default=PARAPHRASE_TEMPLATE, help="prompt of paraphrase:MODEL")
     p.add_argument("--rate", type=float, default=0.1, help="share of graphemes or words edited (default 0.1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", required=True, help="perturbed topics TSV; provenance goes to OUTPUT.provenance.jsonl")
+    p.add_argument("--index", help="adversarial: the system attacked (a BM25, dense or xQG index)")
+    p.add_argument("--a", type=float, help="adversarial: a for a side-by-side xQG index")
+    p.add_argument("--qrels", help="adversarial: which passages are relevant")
+    p.add_argument("--hits", type=int, default=100, help="adversarial: search depth of the system attacked")
+    add_adversarial_arguments(p)
 
 
 def attack(args: argparse.Namespace) -> None:
-    topics, provenance = attack_topics(load_topics(args.topics), args.lang, args.attack, args.rate, args.seed,
-                                       args.template)
+    if args.attack == "adversarial":
+        if not args.index or not args.qrels:
+            raise ValueError("--attack adversarial needs --index (the system attacked) and --qrels")
+        options = adversarial_options(args)
+        system = open_index(args.index, args.a, args.hits)
+        topics, provenance = adversarial.adversarial_topics(
+            load_topics(args.topics), check_language(args.lang), system.search, relevant_passages(load_qrels(args.qrels)),
+            options["settings"], args.seed, options["reference"])
+    else:
+        topics, provenance = attack_topics(load_topics(args.topics), args.lang, args.attack, args.rate, args.seed,
+                                           args.template)
     write_text_atomic(args.output, "".join(f"{q}\t{t}\n" for q, t in topics.items()))
     write_text_atomic(f"{args.output}.provenance.jsonl",
                       "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in provenance))
@@ -51,6 +96,7 @@ def add_robustness_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline", help="system whose per-query drops the others are tested against")
     p.add_argument("--hits", type=int, default=100)
     p.add_argument("--output", required=True, help="folder for robustness.md and robustness.json")
+    add_adversarial_arguments(p, transfer=True)
 
 
 def robustness(args: argparse.Namespace) -> None:
@@ -61,7 +107,8 @@ def robustness(args: argparse.Namespace) -> None:
         systems[name] = open_index(index, weight, args.hits).search
     texts = {d: p.text for d, p in load_corpus(args.corpus).items()}
     report = run_robustness(systems, load_language_topics(pairs(args.topics, "LANG=PATH")), args.attacks, args.seeds, args.rate, args.qrels,
-                            load_answers(args.answers), texts, args.measures, baseline=args.baseline)
+                            load_answers(args.answers), texts, args.measures, baseline=args.baseline,
+                            adversarial=adversarial_options(args))
     out = Path(args.output)
     write_text_atomic(out / "robustness.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     text = "\n".join(markdown(report, g) for g in ("family", "language"))
@@ -91,6 +138,7 @@ def add_study_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--answers")
     p.add_argument("--train", help="train-encoder's DPR-style JSONL")
     p.add_argument("--generator", help="generate's back end for the xQG queries: file:PATH or hf:MODEL")
+    add_adversarial_arguments(p, transfer=True)
 
 
 def study_command(args: argparse.Namespace) -> None:
@@ -103,4 +151,4 @@ def study_command(args: argparse.Namespace) -> None:
     else:
         collection = study.Collection.sample(args.languages)
     settings = from_args(study.Settings, args, attacks=args.attacks or list(study.RULE_ATTACKS))
-    study.run_study(collection, settings)
+    study.run_study(collection, settings, adversarial=adversarial_options(args))

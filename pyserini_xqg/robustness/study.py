@@ -29,7 +29,7 @@ import numpy as np
 from ..encode import models
 from ..encode.embedder import Embedder
 from ..eval.evaluation import Results
-from ..eval.report import UP, DOWN, comparisons, grouped_bars, markdown as results_markdown
+from ..eval.report import UP, DOWN, comparisons, curve, grouped_bars, markdown as results_markdown
 from ..eval.significance import compare, holm
 from ..generate.queries import FileGenerator, generate_queries, parse_generator
 from ..index import dense as dense_index, lucene as lucene_index, xqg
@@ -40,8 +40,9 @@ from ..io.sample import Sample
 from ..search import dense, lucene
 from ..search.fusion import fuse
 from ..train.encoder import EncoderTraining, train
+from .adversarial import ADVERSARIAL
 from .attacks import ATTACKS
-from .runner import markdown as robustness_markdown, run_robustness
+from .runner import markdown as robustness_markdown, run_robustness, success_markdown
 
 DENSE, XQG, FT, FT_XQG = "dense", "dense+xQG", "fine-tuned", "fine-tuned+xQG"
 BM25, HYBRID = "bm25", "bm25+dense (RRF)"
@@ -185,10 +186,13 @@ def _matches(found: dict, expected: dict) -> bool:
     return True
 
 
-def query_drops(report: dict, measure: str) -> dict[str, dict[str, float]]:
-    """system -> qid -> drop averaged over the attacks that apply to the query's language."""
+def query_drops(report: dict, measure: str, adversarial: bool = False) -> dict[str, dict[str, float]]:
+    """system -> qid -> drop averaged over the random attacks that apply to the query's language (or, with
+    ``adversarial``, under the adversarial attack alone: the worst case is kept apart from the average case)."""
     collected: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for by_system in report["per_query_drop"].values():
+    for attack, by_system in report["per_query_drop"].items():
+        if (attack == ADVERSARIAL) != adversarial:
+            continue
         for system, by_measure in by_system.items():
             for qid, drop in by_measure[measure].items():
                 collected[system][qid].append(drop)
@@ -230,11 +234,20 @@ def analyse(report: dict, alpha: float = 0.05) -> dict:
     groupings = {"family": {q: LANGUAGES[l].family for q, l in qid_lang.items()},
                  "genus": {q: LANGUAGES[l].genus for q, l in qid_lang.items()},
                  "resource_class": {q: f"class {LANGUAGES[l].resource_class}" for q, l in qid_lang.items()}}
-    out = {}
-    for m in report["measures"]:
-        drops = query_drops(report, m)
-        out[m] = {g: {"drop": {s: by_group(drops[s], groups) for s in SYSTEMS if s in drops},
-                      "effects": effects(drops, groups, alpha)} for g, groups in groupings.items()}
+    out: dict = {}
+    for worst in (False, True):
+        if worst and ADVERSARIAL not in report["per_query_drop"]:
+            continue
+        for m in report["measures"]:
+            drops = query_drops(report, m, worst)
+            if not drops:
+                continue
+            table = {g: {"drop": {s: by_group(drops[s], groups) for s in SYSTEMS if s in drops},
+                         "effects": effects(drops, groups, alpha)} for g, groups in groupings.items()}
+            if worst:
+                out.setdefault(ADVERSARIAL, {})[m] = table
+            else:
+                out[m] = table
     return out
 
 
@@ -254,6 +267,19 @@ def answer(analysis: dict, measure: str, grouping: str = "family") -> list[str]:
     return lines
 
 
+def _drop_tables(part: dict, measure: str, grouping: str, heading: str) -> list[str]:
+    """One analysis cell (``analyse``) as markdown: the mean drop per system, then the effects, by ``grouping``."""
+    table, eff = part[measure][grouping]["drop"], part[measure][grouping]["effects"]
+    groups = list(table[DENSE])
+    lines = [f"\n{heading} by {grouping.replace('_', ' ')}\n",
+             "| system | " + " | ".join(groups) + " |", "|---|" + "---:|" * len(groups)]
+    lines += [f"| {s} | " + " | ".join(f"{table[s][g]:.3f}" for g in groups) + " |" for s in table]
+    lines += ["", "| effect on the drop | " + " | ".join(groups) + " |", "|---|" + "---:|" * len(groups)]
+    lines += [f"| {e} | " + " | ".join(f"{c[g]['delta']:+.3f}{_drop_mark(c.get(g))}" for g in groups) + " |"
+              for e, c in eff.items()]
+    return lines
+
+
 def markdown(report: dict, analysis: dict, meta: dict) -> str:
     clean = Results(report["clean"]["languages"], report["clean"]["per_query"])
     cells = comparisons(clean, report["measures"], DENSE)
@@ -262,19 +288,18 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
              f"{meta['queries']} queries in {len(meta['languages'])} languages ({', '.join(meta['languages'])}); "
              f"encoder {meta['model']}, fine-tuned for {meta['steps']} steps on {meta['train']}; xQG a = {meta['a']}, "
              f"agg {meta['agg']}, queries from {meta['generator']}. Attacks at rate {report['rate']}, seeds "
-             f"{report['seeds']}: {', '.join(report['per_query_drop'])}. {meta['seconds']:.0f} s.\n",
-             "## Findings\n", f"On {lead}, by family (drop = clean - attacked, averaged over applicable attacks):\n",
-             *answer(analysis, lead), ""]
+             f"{report['seeds']}: {', '.join(report['per_query_drop'])}. {meta['seconds']:.0f} s.\n", "## Findings\n"]
+    if lead in analysis:
+        lines += [f"On {lead}, by family (drop = clean - attacked, averaged over applicable random attacks):\n",
+                  *answer(analysis, lead), ""]
+    if ADVERSARIAL in analysis:
+        lines += [f"Under the adversarial attack (worst case), on {lead}, by family:\n",
+                  *answer(analysis[ADVERSARIAL], lead), ""]
     for m in report["measures"]:
+        if m not in analysis:
+            continue
         for grouping in ("family", "genus", "resource_class"):
-            table, eff = analysis[m][grouping]["drop"], analysis[m][grouping]["effects"]
-            groups = list(table[DENSE])
-            lines += [f"\n## Mean {m} drop by {grouping.replace('_', ' ')}\n",
-                      "| system | " + " | ".join(groups) + " |", "|---|" + "---:|" * len(groups)]
-            lines += [f"| {s} | " + " | ".join(f"{table[s][g]:.3f}" for g in groups) + " |" for s in table]
-            lines += ["", "| effect on the drop | " + " | ".join(groups) + " |", "|---|" + "---:|" * len(groups)]
-            lines += [f"| {e} | " + " | ".join(f"{c[g]['delta']:+.3f}{_drop_mark(c.get(g))}" for g in groups) + " |"
-                      for e, c in eff.items()]
+            lines += _drop_tables(analysis, m, grouping, f"## Mean {m} drop")
         lines.append(f"\n![{m} drop by family](drop-by-family.{m.replace('@', '_at_')}.png)\n")
     lines += [f"\n{UP}/{DOWN} in effects: the drop is significantly smaller/larger (paired t-test over queries, "
               f"Holm over every cell of the table, alpha = {meta['alpha']}).\n",
@@ -282,11 +307,33 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
               f"{TRANSLATE_TEST}: BM25 on the human English translations of the queries, a reference that no "
               "attack reaches.\n"]
     lines += [results_markdown(clean, m, cells[m]) for m in report["measures"]]
+    if ADVERSARIAL in analysis:
+        lines += adversarial_markdown(report, analysis, meta)
     lines += ["\n## Every attack\n", robustness_markdown(report, "family")]
     return "\n".join(lines)
 
 
-def run_study(collection: Collection, settings: Settings, log=print) -> dict:
+def adversarial_markdown(report: dict, analysis: dict, meta: dict) -> list[str]:
+    """The worst case: success rate and drop by family, genus and class per system, effects, budget curve."""
+    entry = report["attacks"][ADVERSARIAL][ADVERSARIAL]
+    how = (f"queries found against {entry['transfer_from']} and replayed on every system (transfer)"
+           if entry["transfer_from"] else "each system attacked with its own scores (white-box)")
+    lines = ["\n## Adversarial attack (worst case)\n",
+             f"Budget {meta['adversarial']['budget']} edits, {entry['queries']} queries, seed {entry['seeds'][0]}, "
+             f"{how}. Success: the first relevant passage leaves the top 10 (of the queries that had one there); "
+             "rank: the first relevant passage's mean rank before → after. Candidate encodings per query: " +
+             ", ".join(f"{s} {n:.0f}" for s, n in entry["candidate_encodings_per_query"].items()) + ".\n"]
+    for grouping in ("family", "genus", "resource_class"):
+        lines += success_markdown(entry, grouping, "###")
+    for m in report["measures"]:
+        for grouping in ("family", "genus", "resource_class"):
+            lines += _drop_tables(analysis[ADVERSARIAL], m, grouping, f"### Mean {m} drop under the adversarial attack")
+    if entry["budget_curve"]:
+        lines.append("\n![success rate against the budget](adversarial-budget.png)\n")
+    return lines
+
+
+def run_study(collection: Collection, settings: Settings, log=print, adversarial: dict | None = None) -> dict:
     """Build the four systems, attack them, and write study.md, study.json and plots into the output."""
     started = time.time()
     out = Path(settings.output)
@@ -301,14 +348,18 @@ def run_study(collection: Collection, settings: Settings, log=print) -> dict:
         references[TRANSLATE_TEST] = lucene.search(out / "indexes" / BM25, english, settings.hits)
     report = run_robustness(systems, topics, settings.attacks, settings.seeds, settings.rate, collection.qrels,
                             load_answers(collection.answers), texts, settings.measures, baseline=DENSE, log=log,
-                            references=references)
+                            references=references, adversarial=adversarial)
     analysis = analyse(report, settings.alpha)
     training = json.loads((out / "fine-tuned-encoder" / "training.json").read_text())
     meta = {**asdict(settings), **asdict(collection), "languages": list(topics), "queries": sum(map(len, topics.values())),
-            "steps": training["args"]["steps"], "train": training["args"]["train"], "seconds": time.time() - started}
-    for m in settings.measures:
+            "steps": training["args"]["steps"], "train": training["args"]["train"], "seconds": time.time() - started,
+            "adversarial": asdict(adversarial["settings"]) if adversarial else None}
+    for m in (m for m in settings.measures if m in analysis):
         grouped_bars(analysis[m]["family"]["drop"], f"mean {m} drop", f"{m} drop by language family, per system",
                      out / f"drop-by-family.{m.replace('@', '_at_')}.png")
+    if ADVERSARIAL in report["attacks"] and report["attacks"][ADVERSARIAL][ADVERSARIAL]["budget_curve"]:
+        curve(report["attacks"][ADVERSARIAL][ADVERSARIAL]["budget_curve"], "success rate",
+              out / "adversarial-budget.png", xlabel="budget (edits)")
     write_text_atomic(out / "study.json", json.dumps({"settings": meta, "analysis": analysis, "robustness": report},
                                                       indent=1, ensure_ascii=False) + "\n")
     text = markdown(report, analysis, meta)
