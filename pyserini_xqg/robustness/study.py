@@ -116,8 +116,8 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
     fine_tuned = out / "fine-tuned-encoder"
     recipe = EncoderTraining(str(fine_tuned), settings.model, collection.train, settings.steps)
     trained = fine_tuned / "training.json"
-    same = json.loads(json.dumps(asdict(recipe), default=str))
-    if trained.exists() and json.loads(trained.read_text())["args"] == same:
+    same = {k: v for k, v in json.loads(json.dumps(asdict(recipe), default=str)).items() if k != "output"}
+    if trained.exists() and {k: v for k, v in json.loads(trained.read_text())["args"].items() if k != "output"} == same:
         log(f"fine-tuned encoder: reusing {fine_tuned}")
     else:
         log(f"fine-tuned encoder: train-encoder, {settings.steps} steps on {collection.train}")
