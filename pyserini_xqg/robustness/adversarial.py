@@ -249,9 +249,10 @@ def adversarial_topics(topics: Mapping[str, str], lang: str, search: Callable[[d
 
 
 
-def first_relevant_rank(hits: list[tuple[str, float]], relevant: set[str]) -> int:
-    """Rank of the first relevant passage; one past the run's depth where none was retrieved."""
-    return next((r for r, (d, _) in enumerate(hits, 1) if d in relevant), len(hits) + 1)
+def first_relevant_rank(hits: list[tuple[str, float]], relevant: set[str], missing: int) -> int:
+    """Rank of the first relevant passage; ``missing`` (past the search depth) where none was retrieved,
+    an empty run included."""
+    return next((r for r, (d, _) in enumerate(hits, 1) if d in relevant), missing)
 
 
 def success_by_group(clean: Run, attacked: list[Run], relevant: Mapping[str, set[str]], qid_lang: Mapping[str, str],
@@ -267,10 +268,11 @@ def success_by_group(clean: Run, attacked: list[Run], relevant: Mapping[str, set
             for q, lang in qid_lang.items():
                 if not relevant.get(q) or q not in clean:
                     continue
-                before = first_relevant_rank(clean[q], relevant[q])
+                missing = max(len(clean[q]), k) + 1  # one past the depth the system searches to
+                before = first_relevant_rank(clean[q], relevant[q], missing)
                 if before > k:
                     continue  # already missed: nothing to break
-                after = first_relevant_rank(run.get(q, []), relevant[q])
+                after = first_relevant_rank(run.get(q, []), relevant[q], missing)
                 per_group.setdefault(group_of(lang, grouping), []).append((float(after > k), before, after))
             for group, values in per_group.items():
                 rows.setdefault(group, []).append([statistics.fmean(v[i] for v in values) for i in range(3)]
