@@ -20,3 +20,13 @@ def test_normalised_interpolation_and_ties():
     assert [d for d, _ in fuse([a, b], "interpolation", weight=0.8)["q"]] == ["d1", "d2"]
     with pytest.raises(ValueError, match="exactly two"):
         fuse([a, b, a], "interpolation")
+
+
+@pytest.mark.parametrize("method", ["rrf", "interpolation"])
+def test_a_run_that_retrieved_nothing_fuses_as_no_hits(method):
+    """BM25 retrieves nothing for a query whose every term was edited away: the fused run is the other run's
+    ranking, and two empty runs fuse to an empty run."""
+    a = {"q1": [("d1", 3.0), ("d2", 2.0)], "q2": [("d3", 1.0)]}
+    fused = fuse([a, {}], method)
+    assert {q: [d for d, _ in hits] for q, hits in fused.items()} == {"q1": ["d1", "d2"], "q2": ["d3"]}
+    assert fuse([{}, {"q1": []}], method) == {}

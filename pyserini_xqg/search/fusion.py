@@ -15,7 +15,7 @@ def _trec_run(run: Run):
 
     rows = [(qid, "Q0", docid, rank, score, "run") for qid, hits in run.items()
             for rank, (docid, score) in enumerate(ranked(hits), 1)]
-    return TrecRun.from_list(rows)
+    return TrecRun.from_list(rows) if rows else TrecRun()  # from_list fails on no rows (BM25 can match nothing)
 
 
 def fuse(runs: list[Run], method: str = "rrf", weight: float = 0.5, rrf_k: int = 60, depth: int | None = None,
