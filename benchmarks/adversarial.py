@@ -14,7 +14,6 @@ dense index of the collection, else one is built in the output folder.
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import time
 from pathlib import Path
@@ -25,8 +24,7 @@ from pyserini_xqg.eval.evaluation import evaluate
 from pyserini_xqg.index import dense as dense_index
 from pyserini_xqg.io.collection import load_language_topics, load_qrels, relevant_passages
 from pyserini_xqg.io.sample import Sample
-from pyserini_xqg.robustness.adversarial import Settings, adversarial_topics, graphemes
-from pyserini_xqg.robustness.attacks import _letters, char_edit
+from pyserini_xqg.robustness.adversarial import Settings, adversarial_topics, random_swaps
 from pyserini_xqg.search import dense
 
 AFRIQA = ("bem", "ha", "ig", "rw", "tw", "zu")
@@ -63,16 +61,14 @@ def main() -> None:
         return dense.batch_search(index, list(ts), vectors(list(ts.values())), 100)
 
     settings = Settings(budget=args.budget, max_candidates=args.max_candidates)
-    swap = char_edit("swap")
     started, encodings, records, attacked, randomly = time.time(), 0, [], {}, {}
     for lang, ts in topics.items():
-        out_topics, provenance = adversarial_topics(ts, lang, search, relevant, settings)
+        out_topics, provenance = adversarial_topics(ts, lang, search, relevant, settings,
+                                                    log=lambda line, lang=lang: print(f"{lang}: {line}", flush=True))
         attacked.update(out_topics)
         records += provenance
         encodings += sum(r.get("candidate_encodings", 0) for r in provenance)
-        rng = random.Random(0)
-        randomly.update({q: swap(t, rng, min(1.0, args.budget / max(1, len(_letters(graphemes(t))))), "")
-                         for q, t in ts.items()})
+        randomly.update(random_swaps(ts, args.budget))
     seconds = time.time() - started
     clean = {q: t for ts in topics.values() for q, t in ts.items()}
     qid_lang = {q: lang for lang, ts in topics.items() for q in ts}

@@ -34,8 +34,8 @@ import regex
 from ..io.languages import LANGUAGES
 from ..io.runs import Run
 from .measures import group_of
-from .attacks import KEYBOARDS, MARKED, NotApplicable, _letters, _neighbours, _seed, dictionary_for, graphemes, \
-    strip_marks
+from .attacks import KEYBOARDS, MARKED, NotApplicable, _letters, _neighbours, _seed, char_edit, dictionary_for, \
+    graphemes, strip_marks
 
 ADVERSARIAL = "adversarial"
 EDITS = ("delete", "swap", "substitute", "insert", "keyboard", "strip-marks", "romanize", "word-drop", "code-switch")
@@ -73,6 +73,12 @@ def sample_queries(topics: Mapping[str, str], n: int | None) -> dict[str, str]:
         return dict(topics)
     chosen = set(sorted(topics, key=lambda q: _seed(0, "adversarial-sample", q))[:n])
     return {q: t for q, t in topics.items() if q in chosen}
+
+
+def random_swaps(topics: Mapping[str, str], budget: int, seed: int = 0) -> dict[str, str]:
+    """The random baseline at the attack's budget: ``budget`` grapheme swaps per query at seeded positions."""
+    swap, rng = char_edit("swap"), random.Random(seed)
+    return {q: swap(t, rng, min(1.0, budget / max(1, len(_letters(graphemes(t))))), "") for q, t in topics.items()}
 
 
 def _words(text: str) -> list[tuple[int, int]]:
