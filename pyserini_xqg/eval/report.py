@@ -133,6 +133,9 @@ def curve(points: dict[str, list[tuple[float, float]]], measure: str, path: str 
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, xy in points.items():
         ax.plot([p[0] for p in xy], [p[1] for p in xy], marker="o", label=name)
+    xs = sorted({p[0] for xy in points.values() for p in xy})
+    if all(float(x).is_integer() for x in xs):
+        ax.set_xticks(xs)  # counts (a budget in edits) have no fractional ticks
     ax.set_xlabel(xlabel)
     ax.set_ylabel(measure)
     ax.grid(alpha=0.3)
