@@ -87,11 +87,10 @@ def test_the_script_is_kept_by_the_edits_that_promise_it(target):
     assert romanised and all(regex.search(r"\p{Script=Latn}", t) for t in romanised)  # it promises nothing
 
 
-def test_runs_are_deterministic_for_a_seed(target):
+def test_runs_are_deterministic_for_a_seed(dense_attack, target):
     search = dense_search(target["dense"], target["embedder"])
-    runs = [adversarial_topics(target["topics"]["sw"], "sw", search, target["relevant"], SETTINGS, seed=7)
-            for _ in range(2)]
-    assert runs[0] == runs[1]
+    again = adversarial_topics(target["topics"]["sw"], "sw", search, target["relevant"], SETTINGS, seed=0)
+    assert again == dense_attack["sw"]  # the same queries, edits and objectives as the first run
 
 
 @pytest.mark.parametrize("system", ["bm25", "xqg"])
@@ -108,16 +107,11 @@ def test_bm25_and_xqg_targets(target, system):
 
 def test_adversarial_hurts_dense_more_than_random_swaps_of_the_same_budget(dense_attack, target):
     from pyserini_xqg.eval.evaluation import evaluate
-    from pyserini_xqg.robustness.attacks import _letters, char_edit
-
     search = dense_search(target["dense"], target["embedder"])
-    swap = char_edit("swap")
     drops = {"adversarial": [], "char-swap": []}
     for lang in LANGS:
         clean = target["topics"][lang]
-        rng = random.Random(0)
-        randomly = {q: swap(t, rng, min(1.0, SETTINGS.budget / max(1, len(_letters(adversarial.graphemes(t))))), "")
-                    for q, t in clean.items()}  # as many random swaps as the adversarial budget
+        randomly = adversarial.random_swaps(clean, SETTINGS.budget)  # as many random swaps as the budget
         qid_lang = {q: lang for q in clean}
         for name, topics in (("adversarial", dense_attack[lang][0]), ("char-swap", randomly)):
             scores = evaluate({"clean": search(clean), "attacked": search(topics)}, qid_lang, target["qrels"],
@@ -150,3 +144,30 @@ def test_success_counts_a_query_that_retrieves_nothing_as_broken():
                              ["language"], k=1)
     row = table["language"]["sw"]  # sw-2 had its relevant passage at rank 2: nothing to break at k = 1
     assert row["queries"] == 1 and row["success_rate"] == 1.0 and row["rank_after"] == 3  # one past the depth searched
+
+
+def test_white_box_and_transfer_in_the_robustness_report(target):
+    """White-box attacks every system with its own scores; ``transfer_from`` attacks one and replays its
+    queries on the others, so the source's figures are the white-box ones and only it has a budget curve."""
+    from pyserini_xqg.robustness.runner import run_robustness
+    from pyserini_xqg.search import lucene
+
+    systems = {"dense": dense_search(target["dense"], target["embedder"]),
+               "xqg": dense_search(target["xqg"], target["embedder"], a=0.3),
+               "bm25": lambda topics: lucene.search(target["bm25"], topics, 20)}
+    topics = {"sw": target["topics"]["sw"]}
+    settings = Settings(budget=2, max_candidates=16, queries=6)
+    reports = {source: run_robustness(systems, topics, ["adversarial"], [0], 0.1, target["qrels"], None, None,
+                                      ["nDCG@10"], log=lambda _: None,
+                                      adversarial={"settings": settings, "transfer_from": source})["attacks"]["adversarial"]
+               for source in (None, "dense")}
+    white, transfer = reports[None]["adversarial"], reports["dense"]["adversarial"]
+    assert white["queries"] == transfer["queries"] == 6  # the fixed sample, the same for every system
+    assert set(white["budget_curve"]) == set(systems) and set(transfer["budget_curve"]) == {"dense"}
+    assert transfer["transfer_from"] == "dense" and white["transfer_from"] is None
+    assert transfer["success"]["dense"] == white["success"]["dense"]
+    assert reports["dense"]["dense"] == reports[None]["dense"]  # the same attacked queries on the source
+    assert set(transfer["success"]) == set(systems)
+    with pytest.raises(ValueError, match="--transfer-from 'nope' is not among the systems"):
+        run_robustness(systems, topics, ["adversarial"], [0], 0.1, target["qrels"], None, None, ["nDCG@10"],
+                       log=lambda _: None, adversarial={"settings": settings, "transfer_from": "nope"})

@@ -80,20 +80,35 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     for m in ("nDCG_at_10", "R_at_2kt"):
         assert (out / f"drop-by-family.{m}.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((out / "fine-tuned-encoder" / "training.json").read_text())["examples"] == 12
-    # a rerun reuses the fine-tuned encoder and the indexes
+    # a rerun reuses the fine-tuned encoder and the indexes (whatever it attacks)
     stamp = (out / "indexes" / "fine-tuned+xQG" / "index").stat().st_mtime_ns
     capsys.readouterr()
-    assert main(args) == 0
+    assert main([*args, "--attacks", "char-swap", "--seeds", "0"]) == 0
     assert "fine-tuned encoder: reusing" in capsys.readouterr().out
     assert (out / "indexes" / "fine-tuned+xQG" / "index").stat().st_mtime_ns == stamp
-    # a rerun with other xQG settings rebuilds the xQG indexes, and only those
+    # a rerun with other xQG settings rebuilds the xQG indexes, and only those; it runs the adversarial attack
     plain = (out / "indexes" / "dense" / "index").stat().st_mtime_ns
-    assert main([*args, "--a", "0.9", "--agg", "mean", "--attacks", "char-swap", "--seeds", "0"]) == 0
+    assert main([*args, "--a", "0.9", "--agg", "mean", "--attacks", "adversarial", "--seeds", "0", "--budget", "2",
+                 "--max-candidates", "8", "--queries", "3"]) == 0
     for name in ("dense+xQG", "fine-tuned+xQG"):
         meta = json.loads((out / "indexes" / name / "meta.json").read_text())["xqg"]
         assert (meta["a"], meta["agg"]) == (0.9, "mean")
     assert (out / "indexes" / "dense" / "index").stat().st_mtime_ns == plain
-    assert "a = 0.9" in (out / "study.md").read_text()
+    text = (out / "study.md").read_text()
+    assert "a = 0.9" in text
+    # the adversarial section: white-box against every system, kept apart from the random attacks' tables
+    study = json.loads((out / "study.json").read_text())
+    worst = study["robustness"]["attacks"]["adversarial"]["adversarial"]
+    assert worst["queries"] == 6 and worst["transfer_from"] is None  # 3 a language, the same for every system
+    assert set(worst["budget_curve"]) == set(SYSTEMS) and all(len(c) == 2 for c in worst["budget_curve"].values())
+    assert list(study["analysis"]) == ["adversarial"]  # no random attack ran: only the worst-case tables
+    cells = study["analysis"]["adversarial"]["nDCG@10"]["family"]
+    assert set(cells["drop"]) == set(SYSTEMS) and set(cells["effects"]) == set(EFFECTS)
+    for needle in ("## Adversarial attack (worst case)", "each system attacked with its own scores (white-box)",
+                   "Under the adversarial attack (worst case)", "### Mean nDCG@10 drop under the adversarial attack by genus",
+                   "![success rate against the budget](adversarial-budget.png)"):
+        assert needle in text
+    assert (out / "adversarial-budget.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_study_refuses_a_partial_collection(tmp_path, capsys):
