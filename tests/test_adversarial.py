@@ -157,10 +157,13 @@ def test_white_box_and_transfer_in_the_robustness_report(target):
                "bm25": lambda topics: lucene.search(target["bm25"], topics, 20)}
     topics = {"sw": target["topics"]["sw"]}
     settings = Settings(budget=2, max_candidates=16, queries=6)
-    reports = {source: run_robustness(systems, topics, ["adversarial"], [0], 0.1, target["qrels"], None, None,
-                                      ["nDCG@10"], log=lambda _: None,
-                                      adversarial={"settings": settings, "transfer_from": source})["attacks"]["adversarial"]
-               for source in (None, "dense")}
+
+    def attacked(source):
+        return run_robustness(systems, topics, ["adversarial"], [0], 0.1, target["qrels"], None, None, ["nDCG@10"],
+                              log=lambda _: None, adversarial={"settings": settings, "transfer_from": source}
+                              )["attacks"]["adversarial"]
+
+    reports = {source: attacked(source) for source in (None, "dense")}
     white, transfer = reports[None]["adversarial"], reports["dense"]["adversarial"]
     assert white["queries"] == transfer["queries"] == 6  # the fixed sample, the same for every system
     assert set(white["budget_curve"]) == set(systems) and set(transfer["budget_curve"]) == {"dense"}
@@ -169,5 +172,4 @@ def test_white_box_and_transfer_in_the_robustness_report(target):
     assert reports["dense"]["dense"] == reports[None]["dense"]  # the same attacked queries on the source
     assert set(transfer["success"]) == set(systems)
     with pytest.raises(ValueError, match="--transfer-from 'nope' is not among the systems"):
-        run_robustness(systems, topics, ["adversarial"], [0], 0.1, target["qrels"], None, None, ["nDCG@10"],
-                       log=lambda _: None, adversarial={"settings": settings, "transfer_from": "nope"})
+        attacked("nope")
