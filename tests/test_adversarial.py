@@ -136,12 +136,12 @@ def test_attack_cli_writes_topics_and_provenance(target, tmp_path):
 
 
 def test_success_counts_a_query_that_retrieves_nothing_as_broken():
-    from pyserini_xqg.robustness.adversarial import success_by_group
+    from pyserini_xqg.robustness.adversarial import relevant_ranks, success_by_group
 
     clean = {"sw-1": [("d1", 3.0), ("d2", 2.0)], "sw-2": [("d2", 3.0), ("d1", 2.0)]}
     attacked = {"sw-1": [], "sw-2": [("d2", 3.0), ("d1", 2.0)]}  # BM25 after every matching term was edited away
-    table = success_by_group(clean, [attacked], {"sw-1": {"d1"}, "sw-2": {"d1"}}, {"sw-1": "sw", "sw-2": "sw"},
-                             ["language"], k=1)
+    ranks = relevant_ranks(clean, attacked, {"sw-1": {"d1"}, "sw-2": {"d1"}}, ["sw-1", "sw-2"], k=1)
+    table = success_by_group([ranks], {"sw-1": "sw", "sw-2": "sw"}, ["language"], k=1)
     row = table["language"]["sw"]  # sw-2 had its relevant passage at rank 2: nothing to break at k = 1
     assert row["queries"] == 1 and row["success_rate"] == 1.0 and row["rank_after"] == 3  # one past the depth searched
 

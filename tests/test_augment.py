@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+import unicodedata
 
 import faiss
 import numpy as np
@@ -114,7 +115,12 @@ def test_pyserini_cli_gives_the_plugins_run(e5_dir, mini_corpus, generated, tmp_
     index = tmp_path / "xqg"
     assert main(["encode", "--corpus", str(mini_corpus), "--index", str(index), "--xqg", str(generated),
                  "--agg", "mean", "--layout", "side-by-side"]) == 0
-    topics = write(tmp_path / "topics.tsv", "sw-1\tZiwa lenye kina kirefu zaidi duniani?\nja-2\tフィンランドの首都は？\n")
+    # Yoruba and Igbo as found in AfriQA: not in NFC (tone marks decomposed), and padded
+    yoruba = unicodedata.normalize("NFD", "Adágún wo ló jìn jùlọ?")
+    igbo = unicodedata.normalize("NFD", "Ọ̀dọ̀ mmiri kacha miri?")
+    assert unicodedata.normalize("NFC", yoruba) != yoruba and unicodedata.normalize("NFC", igbo) != igbo
+    topics = write(tmp_path / "topics.tsv", "sw-1\tZiwa lenye kina kirefu zaidi duniani?\nja-2\tフィンランドの首都は？\n"
+                   f"yo-3\t {yoruba}  \nig-4\t{igbo}\n")
     assert main(["search", "--index", str(index), "--topics", str(topics), "--a", "0.3",
                  "--output", str(tmp_path / "plugin.trec"), "--hits", "5"]) == 0
     assert main(["encode-queries", "--index", str(index), "--topics", str(topics), "--a", "0.3",
@@ -123,7 +129,7 @@ def test_pyserini_cli_gives_the_plugins_run(e5_dir, mini_corpus, generated, tmp_
                     "--topics", str(topics), "--encoded-queries", str(tmp_path / "encoded"),
                     "--output", str(tmp_path / "pyserini.trec"), "--hits", "5"], check=True, capture_output=True)
     ours, theirs = read_run(tmp_path / "plugin.trec"), read_run(tmp_path / "pyserini.trec")
-    assert ours == theirs and ours["sw-1"][0][0] == "d3"
+    assert ours == theirs and list(ours) == ["sw-1", "ja-2", "yo-3", "ig-4"] and ours["sw-1"][0][0] == "d3"
 
 
 def test_hybrid_searcher_on_xqg_index(e5_dir, mini_corpus, generated, tmp_path):

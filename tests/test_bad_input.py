@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -15,6 +16,7 @@ from typing import Callable
 import pytest
 
 from pyserini_xqg.__main__ import main
+from pyserini_xqg.io.runs import read_run
 
 from .conftest import write
 
@@ -217,6 +219,22 @@ CASES = {
     "empty-topics": Case("search --index {bm25} --topics {tmp}/t.tsv --output {tmp}/o.trec",
                          "t.tsv: no queries", lambda f, t: write(t / "t.tsv", "\n")),
 }
+def _imported(f, tmp, source: str = "generated"):
+    assert main(["generate", "--corpus", str(f["corpus"]), "--output", str(tmp / "out.jsonl"),
+                 "--generator", f"file:{f[source]}", "--langs", "sw"]) == 0
+    write(tmp / "other.jsonl", f[source].read_text().replace("Ziwa", "Bahari"))  # same shape, other queries
+
+
+CASES.update({
+    "generate-resumes-from-another-file": Case("generate --corpus {corpus} --output {tmp}/out.jsonl --generator "
+                                               "file:{tmp}/other.jsonl --langs sw", "out.jsonl:1: was made with other "
+                                               "settings", _imported, ["out.jsonl"]),
+    "generate-resumes-with-another-n": Case("generate --corpus {corpus} --output {tmp}/out.jsonl --generator "
+                                            "file:{generated} --langs sw --n 1", "out.jsonl:1: was made with other "
+                                            "settings", _imported, ["out.jsonl"]),
+})
+
+
 OUTPUTS = ("out", "out.trec", "o.trec", "f.trec", "g.jsonl", "ft", "rob")  # what a failed case must not leave
 
 
@@ -279,3 +297,128 @@ def test_allow_encoder_change_searches_anyway(files, tmp_path):
     _replace_encoder(files, tmp_path)
     assert main(["search", "--index", str(tmp_path / "idx"), "--topics", str(files["topics"]), "--output",
                  str(tmp_path / "o.trec"), "--allow-encoder-change"]) == 0
+
+
+# ---- everyday quirks and faults: a byte-order mark, a full disk, an unchanged attack, a partial run --------
+
+def test_a_byte_order_mark_loses_no_query(files, tmp_path, capsys):
+    """Editors and spreadsheets start files with a BOM, and ``cat`` puts one mid-file: every loader drops it."""
+    bom = "\ufeff"
+    topics = write(tmp_path / "t.tsv", bom + "".join(f"q{i}\tlake number {i}\n" for i in range(1, 11)))
+    assert main(["search", "--index", str(files["bm25"]), "--topics", str(topics), "--output", str(tmp_path / "r.trec")]) == 0
+    assert sorted(read_run(tmp_path / "r.trec"), key=lambda q: int(q[1:])) == [f"q{i}" for i in range(1, 11)]
+    rows = [{"id": i, "title": t, "contents": c} for i, t, c in CORPUS]  # two BOM files, concatenated
+    corpus = write(tmp_path / "c.jsonl", bom + jsonl(rows[:2]) + bom + jsonl(rows[2:]))
+    assert main(["index", "--corpus", str(corpus), "--index", str(tmp_path / "bm25")]) == 0
+    one = write(tmp_path / "one.tsv", "q1\tdeepest lake Siberia\n")
+    assert main(["search", "--index", str(tmp_path / "bm25"), "--topics", str(one), "--output", str(tmp_path / "o.trec")]) == 0
+    assert read_run(tmp_path / "o.trec")["q1"][0][0] == "d3"  # the passage after the mid-file BOM is there
+    qrels = write(tmp_path / "qrels.txt", bom + files["qrels"].read_text())
+    answers = write(tmp_path / "answers.jsonl", bom + files["answers"].read_text())
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(files["run"]), "--qrels", str(qrels), "--answers", str(answers), "--corpus",
+                 str(files["corpus"]), "--measures", "nDCG@10", "R@2kt", "--output", str(tmp_path / "eval")]) == 0
+    per_query = json.loads((tmp_path / "eval" / "results.json").read_text())["per_query"]["run"]
+    assert per_query["nDCG@10"]["q1"] == 1.0 and per_query["R@2kt"] == {"q1": 1.0, "q2": 1.0}  # trec_eval read q1 too
+
+
+def _shell(script: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """``script`` (with ``$PY``: this Python) in its own mount namespace, where it may mount a small tmpfs."""
+    return subprocess.run(["unshare", "--map-root-user", "--mount", "sh", "-c", script], capture_output=True,
+                          text=True, cwd=tmp_path, env={**os.environ, "PY": sys.executable})
+
+
+def _one_clear_error(proc: subprocess.CompletedProcess, *needles: str) -> list[str]:
+    """The output's lines after the command's (what the script listed), once the command gave one error line."""
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert "status=2" in proc.stdout and len(errors) == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert all(n in errors[0] for n in needles), errors[0]
+    return proc.stdout.split("status=2", 1)[1].split()
+
+
+@pytest.fixture(scope="module")
+def big_corpus(tmp_path_factory):
+    rows = [{"id": f"p{i}", "contents": f"Passage {i} about river number {i % 7}."} for i in range(600)]
+    return write(tmp_path_factory.mktemp("big") / "corpus.jsonl", jsonl(rows))
+
+
+def test_a_full_disk_is_one_error_line_and_leaves_nothing(files, big_corpus, tmp_path):
+    mount = "mount -t tmpfs -o size=32k tmpfs disk && "
+    (tmp_path / "disk").mkdir()
+    run = lambda command: _shell(mount + f"$PY -m pyserini_xqg {command}; echo status=$?; ls -A disk", tmp_path)  # noqa: E731
+    # known in advance: 600 passages x 32 dimensions do not fit in 32 KB
+    left = _one_clear_error(run(f"encode --corpus {big_corpus} --index disk/dense --encoder {files['model']} "
+                                "--dtype fp32"), "disk/dense", "writing the index needs about",
+                            "its file system has only")
+    assert left == []
+    fill = mount + "head -c 32768 /dev/zero > disk/fill 2>/dev/null; "
+    # met late: a run file on a disk that filled up
+    left = _one_clear_error(_shell(fill + f"$PY -m pyserini_xqg search --index {files['bm25']} --topics {files['topics']} "
+                                   "--output disk/run.trec; echo status=$?; ls -A disk", tmp_path),
+                            "disk/run.trec: cannot be written: No space left on device")
+    assert left == ["fill"]
+    left = _one_clear_error(_shell(fill + f"$PY -m pyserini_xqg generate --corpus {files['corpus']} --generator "
+                                   f"file:{files['generated']} --langs sw --output disk/g.jsonl; echo status=$?; "
+                                   "ls -A disk", tmp_path), "disk/g.jsonl: writing the generated queries needs about")
+    assert left == ["fill"]
+
+
+def test_a_write_error_inside_faiss_is_one_error_line(files, big_corpus, tmp_path):
+    """faiss writes its index itself (C stdio): a file-size limit makes its write fail with EFBIG."""
+    proc = subprocess.run(["sh", "-c", f"ulimit -f 16; $PY -m pyserini_xqg encode --corpus {big_corpus} --index idx "
+                           f"--encoder {files['model']} --dtype fp32; echo status=$?; ls -A"], capture_output=True,
+                          text=True, cwd=tmp_path, env={**os.environ, "PY": sys.executable})
+    assert _one_clear_error(proc, "idx: cannot be written: File too large") == []
+
+
+@pytest.fixture(scope="module")
+def silent_model(tiny_mt5, tmp_path_factory):
+    """The tiny mT5 with every embedding zeroed: all logits tie, and greedy decoding writes only <s>, an empty string."""
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    path = tmp_path_factory.mktemp("silent")
+    model = AutoModelForSeq2SeqLM.from_pretrained(tiny_mt5)
+    with torch.no_grad():
+        model.get_input_embeddings().weight.zero_()
+    model.save_pretrained(path)
+    AutoTokenizer.from_pretrained(tiny_mt5).save_pretrained(path)
+    return path
+
+
+def test_an_attack_that_changes_nothing_is_counted_not_scored(files, silent_model, tmp_path, capsys):
+    capsys.readouterr()
+    assert main(["attack", "--topics", str(files["topics"]), "--lang", "en", "--attack", f"paraphrase:{silent_model}",
+                 "--output", str(tmp_path / "p.tsv")]) == 0
+    assert "paraphrase:" in capsys.readouterr().err.split("left 2 of 2 queries unchanged")[0]
+    provenance = [json.loads(line) for line in (tmp_path / "p.tsv.provenance.jsonl").read_text().splitlines()]
+    assert [p["changed"] for p in provenance] == [False, False]
+    # robustness: a variant equal to its query is no attack; the drops are over the changed queries only
+    variants = write(tmp_path / "v.tsv", "q1\tdeepest lake\nq2\tmountain\n")
+    assert main(["robustness", "--system", f"bm25={files['bm25']}", "--topics", f"en={files['topics']}", "--qrels",
+                 str(files["qrels"]), "--answers", str(files["answers"]), "--corpus", str(files["corpus"]),
+                 "--attacks", f"file:{variants}", f"paraphrase:{silent_model}", "--seeds", "0",
+                 "--output", str(tmp_path / "rob")]) == 0
+    report = json.loads((tmp_path / "rob" / "robustness.json").read_text())
+    assert report["changed"][f"file:{variants}"] == {"en": {"queries": 2, "changed": [1]}}
+    assert list(report["per_query_drop"][f"file:{variants}"]["bm25"]["nDCG@10"]) == ["q2"]
+    assert report["changed"][f"paraphrase:{silent_model}"] == {"en": {"queries": 2, "changed": [0]}}
+    assert f"paraphrase:{silent_model}" not in report["per_query_drop"]  # nothing was attacked: no drop of 0
+    assert "Queries changed, of those attacked: en 1/2" in (tmp_path / "rob" / "robustness.md").read_text()
+
+
+def test_a_run_for_some_queries_says_how_many_count_as_zero(files, tmp_path, capsys):
+    half = write(tmp_path / "half.trec", "q1 Q0 d3 1 2.0 r\n")  # answers q1 only; the qrels judge q1 and q2
+    capsys.readouterr()
+    assert main(["evaluate", "--run", f"half={half}", "--qrels", str(files["qrels"]), "--measures", "nDCG@10"]) == 0
+    out, err = capsys.readouterr()
+    warning = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warning) == 1 and "run 'half' answers 1 of the 2 queries scored, so 1 count as 0" in warning[0]
+    assert "| half | 0.500 |" in out and "Note: run 'half' answers 1 of the 2" in out
+    topics = write(tmp_path / "t.tsv", "q1\tdeepest lake\n")
+    for extra in (["--query-set", "run"], ["--query-set", "run", "--topics", f"en={topics}"]):
+        assert main(["evaluate", "--run", f"half={half}", "--qrels", str(files["qrels"]), "--measures", "nDCG@10",
+                     *extra, "--output", str(tmp_path / "e")]) == 0
+        out, err = capsys.readouterr()
+        assert "warning" not in err and ("| half | 1.000 |" in out or "| half | 1.000 | 1.000 |" in out), out
+    assert json.loads((tmp_path / "e" / "results.json").read_text())["languages"] == {"q1": "en"}

@@ -1,4 +1,5 @@
 """Query generation: hf and file back ends, sharding, and resuming after a kill."""
+import hashlib
 import json
 import os
 import signal
@@ -61,10 +62,27 @@ def test_file_backend_reads_both_shapes(mini_corpus, tmp_path):
     out = read_jsonl(run(mini_corpus, tmp_path / "a.jsonl", f"file:{released}", ["sw", "ja"], progress=False))
     assert [(r["docid"], r["lang"], r["queries"]) for r in out] == [("d1", "sw", ["Mto Nile uko wapi?"]),
                                                                      ("d1", "ja", ["ナイル川はどこ？"])]
-    assert out[0]["provenance"] == {"backend": "file", "source": str(released), "format": "released"}
-    # the plugin's own output reads back unchanged, language filter applied
+    source = {"source": str(released), "sha256": hashlib.sha256(released.read_bytes()).hexdigest(), "n": None,
+              "langs": ["sw", "ja"]}
+    assert out[0]["provenance"] == {"backend": "file", "source": str(released), "format": "released",
+                                    "imports": [source]}
+    # the plugin's own output reads back unchanged, language filter applied, with the second import recorded
     again = read_jsonl(run(mini_corpus, tmp_path / "b.jsonl", f"file:{tmp_path / 'a.jsonl'}", ["ja"], progress=False))
-    assert again == out[1:]
+    assert [{**r, "provenance": {**r["provenance"], "imports": r["provenance"]["imports"][:1]}} for r in again] == out[1:]
+    assert again[0]["provenance"]["imports"][1]["source"] == str(tmp_path / "a.jsonl")
+
+
+def test_file_import_keeps_the_first_n_and_refuses_to_resume_from_another_source(mini_corpus, tmp_path):
+    rows = [{"docid": "d1", "lang": "sw", "queries": ["a?", "b?", "c?"], "provenance": {"backend": "x"}}]
+    first = write(tmp_path / "first.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    out = read_jsonl(run(mini_corpus, tmp_path / "out.jsonl", f"file:{first}", ["sw"], n=2, progress=False))
+    assert out[0]["queries"] == ["a?", "b?"] and out[0]["provenance"]["imports"][0]["n"] == 2
+    rows[0]["queries"][0] = "changed?"  # another file of the same shape and name
+    other = write(tmp_path / "other.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    for source, n in ((other, 2), (first, 3), (first, None)):
+        with pytest.raises(DataError, match="out.jsonl:1: was made with other settings"):
+            run(mini_corpus, tmp_path / "out.jsonl", f"file:{source}", ["sw"], n=n, progress=False)
+    assert read_jsonl(tmp_path / "out.jsonl") == out  # untouched
 
 
 def test_file_backend_errors(mini_corpus, tmp_path):

@@ -1,5 +1,10 @@
 """The robustness study end to end, in a reduced setting: a 12-passage slice of the sample."""
 import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,6 +85,23 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     for m in ("nDCG_at_10", "R_at_2kt"):
         assert (out / f"drop-by-family.{m}.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((out / "fine-tuned-encoder" / "training.json").read_text())["examples"] == 12
+    # killed during the attack phase, a rerun resumes from the journalled cells and writes the same study.json
+    first = json.loads((out / "study.json").read_text())
+    (out / "cells.jsonl").rename(tmp_path / "cells.uninterrupted.jsonl")
+    killed = subprocess.Popen([sys.executable, "-m", "pyserini_xqg", *args], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    while killed.poll() is None and len(_lines(out / "cells.jsonl")) < 4:  # the first seeds of char-swap are done
+        time.sleep(0.02)
+    killed.kill()
+    assert killed.wait() == -signal.SIGKILL, "the study finished before it could be killed"
+    kept = _lines(out / "cells.jsonl")
+    assert main(args) == 0
+    resumed = json.loads((out / "study.json").read_text())
+    for study in (first, resumed):
+        study["settings"].pop("seconds")
+    assert resumed == first
+    journal = _lines(out / "cells.jsonl")
+    assert journal[:len(kept)] == kept and len(journal) == len(_lines(tmp_path / "cells.uninterrupted.jsonl"))
     # a rerun reuses the fine-tuned encoder and the indexes (whatever it attacks)
     stamp = (out / "indexes" / "fine-tuned+xQG" / "index").stat().st_mtime_ns
     capsys.readouterr()
@@ -109,6 +131,12 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
                    "![success rate against the budget](adversarial-budget.png)"):
         assert needle in text
     assert (out / "adversarial-budget.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _lines(path: Path) -> list[str]:
+    """The whole lines of a journal (a torn last line left out)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return text[:text.rfind("\n") + 1].splitlines(keepends=True)
 
 
 def test_study_refuses_a_partial_collection(tmp_path, capsys):

@@ -143,15 +143,16 @@ class _Generate:
     """One generator replica (loaded once): ``generate_queries`` on whole shards."""
 
     def __init__(self, work: str, generator: str, langs: list[str], options: dict):
-        self.work, self.langs = Path(work), langs
-        self.replica = None
-        if parse_generator(generator)[0] == "hf":
+        self.work, self.langs, self.options = Path(work), langs, options
+        self.replica, (backend, self.source) = None, parse_generator(generator)
+        if backend == "hf":
             self.replica = make_generator(generator, **options)
             self.replica._load()
 
     def __call__(self, batch: dict) -> dict:
         for i in batch["shard_id"]:  # a file back end reads the shard's own part of the queries
-            generator = self.replica or FileGenerator(self.work / f"queries-{i:05d}.jsonl")
+            generator = self.replica or FileGenerator(self.work / f"queries-{i:05d}.jsonl", self.options.get("n"),
+                                                      origin=self.source)
             generate_queries(self.work / f"corpus-{i:05d}.jsonl", self.work / f"part-{i:05d}.jsonl", generator,
                              self.langs, progress=False)
         return batch

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Mapping
 
 from .. import jvm
+from ..io.collection import load_qrels
 from ..io.runs import Run, format_run
 
 _ABBREV = {"mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "vs", "etc", "no", "mt", "ft", "gen", "col", "lt",
@@ -170,7 +171,8 @@ def trec_eval(run: Run, qrels_path: str | Path, measures: list[str]) -> dict[str
     """
     check_measures(tuple(measures))
     _check_run(run)
-    qrels_qids = {line.split()[0] for line in Path(qrels_path).read_text().splitlines() if line.strip()}
+    qrels_text = _qrels_text(str(qrels_path), Path(qrels_path).stat().st_mtime_ns)
+    qrels_qids = {line.split()[0] for line in qrels_text.splitlines()}
     by_depth: dict[int | None, list[tuple[str, str]]] = {}
     for measure in measures:
         name, depth = trec_eval_name(measure)
@@ -183,6 +185,9 @@ def trec_eval(run: Run, qrels_path: str | Path, measures: list[str]) -> dict[str
     with tempfile.NamedTemporaryFile("w", suffix=".trec", delete=False) as f:
         f.write(text)
         run_path = f.name
+    with tempfile.NamedTemporaryFile("w", suffix=".qrels", delete=False) as f:
+        f.write(qrels_text)  # as the plugin read it (a byte-order mark dropped): trec_eval reads the same qids
+        qrels_path = f.name
     try:
         for depth, pairs in by_depth.items():
             cmd = ["-q"]
@@ -206,4 +211,11 @@ def trec_eval(run: Run, qrels_path: str | Path, measures: list[str]) -> dict[str
                         out[measure][qid] = float(value)
     finally:
         Path(run_path).unlink(missing_ok=True)
+        Path(qrels_path).unlink(missing_ok=True)
     return out
+
+
+@lru_cache(maxsize=8)
+def _qrels_text(path: str, mtime: int) -> str:
+    """A qrels file as ``load_qrels`` reads it, in TREC format (one reading per file version)."""
+    return "".join(f"{q} 0 {d} {r}\n" for q, judged in load_qrels(path).items() for d, r in judged.items())

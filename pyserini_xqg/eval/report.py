@@ -58,12 +58,14 @@ def latex(results: Results, measure: str, cells: dict | None = None, digits: int
 
 
 def write_all(results: Results, measures, out: str | Path, baseline: str | None = None, test: str = "t",
-              alpha: float = 0.05) -> dict:
-    """Write results.md, results.csv, results.tex, results.json and per-query.tsv into ``out``."""
+              alpha: float = 0.05, note: str = "") -> dict:
+    """Write results.md, results.csv, results.tex, results.json and per-query.tsv into ``out``; ``note``
+    follows the tables of results.md."""
     out = Path(out)
     cells = comparisons(results, measures, baseline, test, alpha)
     legend = (f"\n{UP}/{DOWN}: significantly better/worse than {baseline} (paired {test}-test over queries, "
               f"Holm-corrected over all systems and languages of the measure, alpha = {alpha}).\n") if baseline else ""
+    legend += f"\nNote: {note}\n" if note else ""
     write_text_atomic(out / "results.md", "\n".join(markdown(results, m, cells[m]) for m in measures) + legend)
     write_text_atomic(out / "results.tex", "\n".join(latex(results, m, cells[m]) for m in measures))
     buf = io.StringIO()

@@ -5,7 +5,9 @@
   with top-k sampling (k = 10) and at most 32 new tokens, ``n`` sequences per passage
   and language. The paper's generator is ``hf:ielabgroup/xor-tydi-docTquery-mt5-base``.
 - ``file:PATH`` - queries generated elsewhere: this plugin's own records, or the released
-  shape ``{docid, title, text, generated_queries: {lang: [queries]}}`` (``io.generated``).
+  shape ``{docid, title, text, generated_queries: {lang: [queries]}}`` (``io.generated``),
+  the first ``n`` of each record where ``n`` is given. Imported records keep their provenance
+  and append the import's to its ``imports``: the source file, its sha256, ``n`` and the languages.
 
 Each back end ``fill``s a journal (``io.journal``) with the records of one corpus shard
 that it does not hold yet, so a killed run resumes with no passage lost or duplicated.
@@ -13,16 +15,18 @@ that it does not hold yet, so a killed run resumes with no passage lost or dupli
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import string
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import islice
 from pathlib import Path
 
 from ..encode.dtype import resolve_dtype
 from ..io.collection import Passage, Shard, iter_corpus
-from ..io.files import DataError, nfc
-from ..io.generated import read_generated
+from ..io.files import DataError, check_free_space, count_lines, nfc
+from ..io.generated import read_generated, read_provenances
 from ..io.journal import Journal
 from ..io.languages import LANGUAGES, check_language
 
@@ -80,9 +84,13 @@ class HFGenerator:
                              "num_return_sequences": self.n},
                 "seed": self.seed, "dtype": self.dtype}
 
-    def provenances(self) -> list[dict]:
+    def provenances(self, langs: list[str]) -> list[dict]:
         """The provenance every record this generator writes carries."""
         return [self.provenance]
+
+    def record_bytes(self) -> int:
+        """About what one record takes on disk (``n`` queries of at most ``max_new_tokens`` tokens)."""
+        return len(json.dumps(self.provenance)) + 100 + self.n * 4 * self.max_new_tokens
 
     def _load(self):
         if self._loaded is None:
@@ -155,32 +163,60 @@ def sample_top_k(model, inputs: dict, n: int, top_k: int, max_new_tokens: int):
 
 @dataclass
 class FileGenerator:
-    """Queries made elsewhere, imported with the provenance their records carry."""
+    """Queries made elsewhere, imported with the provenance their records carry and the import's own.
+
+    ``n``: keep the first n queries of each record (all where None). ``origin``: the file the records
+    were first read from, where ``path`` is a part of it (the Ray engine's shards).
+    """
 
     path: str | os.PathLike
+    n: int | None = None
+    origin: str | os.PathLike | None = None
 
-    def provenances(self) -> list[dict]:
-        """The provenances the file's records carry (read once through)."""
-        found = []
-        for record in read_generated(self.path):
-            if record["provenance"] not in found:
-                found.append(record["provenance"])
-        return found
+    def __post_init__(self):
+        if self.n is not None and self.n < 1:
+            raise ValueError(f"--n must be at least 1, not {self.n}")
+
+    @cached_property
+    def _sha256(self) -> str:
+        digest = hashlib.sha256()
+        with open(self.origin or self.path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    def settings(self, langs: list[str]) -> dict:
+        """What an import is made of: another source file, or other settings, makes other records."""
+        return {"source": str(self.origin or self.path), "sha256": self._sha256, "n": self.n, "langs": list(langs)}
+
+    def provenances(self, langs: list[str]) -> list[dict]:
+        """The provenances the file's records carry (read once through), each with the import's settings."""
+        return [_imported(p, self.settings(langs)) for p in read_provenances(self.path)]
+
+    def record_bytes(self) -> int:
+        """About what one record takes on disk: the source's mean line, and the import's provenance."""
+        return os.path.getsize(self.path) // count_lines(self.path) + 400
 
     def fill(self, journal: Journal, part: Shard, langs: list[str], progress: bool = True) -> None:
         """Copy the shard's missing records from the file; a record for a passage not in the corpus is an error."""
         from tqdm import tqdm
 
-        known, batch = set(part.ids), []
+        known, batch, settings = set(part.ids), [], self.settings(langs)
         for record in tqdm(read_generated(self.path, langs), desc="import", unit="record", disable=not progress):
             if record["docid"] not in known:
                 raise DataError(self.path, None, f"queries for passage {record['docid']!r}, which is not in {part.corpus}")
             if record["docid"] in part.docids and (record["docid"], record["lang"]) not in journal.done:
-                batch.append(record)
+                batch.append({**record, "queries": record["queries"][:self.n],
+                              "provenance": _imported(record["provenance"], settings)})
             if len(batch) >= 1000:
                 journal.write(batch)
                 batch = []
         journal.write(batch)
+
+
+def _imported(provenance: dict, settings: dict) -> dict:
+    """A record's provenance with one more import (a file of imported queries may be imported again)."""
+    return {**provenance, "imports": [*provenance.get("imports", []), settings]}
 
 
 GENERATORS = {"hf": HFGenerator, "file": FileGenerator}
@@ -196,9 +232,11 @@ def parse_generator(spec: str) -> tuple[str, str]:
 
 
 def make_generator(spec: str, **options) -> Generator:
-    """The back end named by ``spec``; ``options`` (n, top_k, seed, ...) configure ``hf`` only."""
+    """The back end named by ``spec``; ``options`` (n, top_k, seed, ...) configure ``hf``, ``file`` takes ``n``."""
     backend, arg = parse_generator(spec)
-    return GENERATORS[backend](arg, **options) if backend == "hf" else GENERATORS[backend](arg)
+    if backend == "file":
+        return FileGenerator(arg, options.get("n"))
+    return HFGenerator(arg, **{k: v for k, v in options.items() if v is not None or k != "n"})
 
 
 def generate_queries(corpus: str | os.PathLike, output: str | os.PathLike, generator: str | Generator,
@@ -212,8 +250,9 @@ def generate_queries(corpus: str | os.PathLike, output: str | os.PathLike, gener
         check_language(lang)
     gen = make_generator(generator, **options) if isinstance(generator, str) else generator
     part = Shard(corpus, [p.docid for p in iter_corpus(corpus)], shard_id, shard_num)
-    part.docids  # noqa: B018  (checks the shard numbers before anything is written)
-    expected = gen.provenances()
+    left = len(part.docids) * len(langs)  # checks the shard numbers before anything is written
+    check_free_space(output, left * gen.record_bytes(), "the generated queries")
+    expected = gen.provenances(langs)
 
     def same_settings(number: int, record: dict) -> None:
         if record.get("provenance") not in expected:

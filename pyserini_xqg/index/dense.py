@@ -20,7 +20,7 @@ import numpy as np
 
 from ..encode.embedder import Embedder
 from ..io.collection import Passage, iter_corpus
-from ..io.files import atomic_dir, write_text_atomic
+from ..io.files import atomic_dir, check_free_space, count_lines, write_text_atomic
 
 CHUNK = 2048  # passages read, encoded and added per step: memory stays flat with corpus size
 META = "meta.json"
@@ -50,12 +50,20 @@ def encoded_chunks(corpus: str | os.PathLike, embedder: Embedder, progress: bool
             bar.update(len(chunk))
 
 
+def vector_bytes(passages: int, dimension: int) -> int:
+    """What a flat float32 index of ``passages`` vectors takes on disk (and its docid file, about)."""
+    return passages * (dimension * 4 + 16)
+
+
 def write_index(index: str | os.PathLike, chunks: Iterable[tuple[list[str], np.ndarray]], dimension: int,
-                meta: dict) -> Path:
+                meta: dict, passages: int | None = None) -> Path:
     """A flat inner-product FAISS index of (docids, vectors) chunks, with ``meta`` in meta.json.
 
-    Written into a temporary folder and renamed, so a crash leaves no half index.
+    Written into a temporary folder and renamed, so a crash leaves no half index. With the number
+    of ``passages``, a file system without room for it is refused before any work.
     """
+    if passages is not None:
+        check_free_space(index, vector_bytes(passages, dimension), "the index")
     with atomic_dir(index) as work:
         flat = faiss.IndexFlatIP(dimension)
         with open(work / "docid", "w", encoding="utf-8") as ids:
@@ -75,7 +83,7 @@ def build_index(corpus: str | os.PathLike, index: str | os.PathLike, embedder: E
     chunks = (([p.docid for p in passages], vectors)
               for passages, vectors in encoded_chunks(corpus, embedder, progress, title))
     return write_index(index, chunks, embedder.dimension,
-                       {"encoder": embedder.describe(), "corpus": str(corpus), "title": title})
+                       {"encoder": embedder.describe(), "corpus": str(corpus), "title": title}, count_lines(corpus))
 
 
 def stored_chunks(index: str | os.PathLike, docids: list[str], encoder: dict,

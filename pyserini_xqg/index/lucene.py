@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import jvm
 from ..io.collection import iter_corpus
-from ..io.files import atomic_dir, write_text_atomic
+from ..io.files import atomic_dir, check_free_space, write_text_atomic
 
 META = "xqg-bm25.json"  # beside Lucene's files: the analyzer language the index was built with
 
@@ -21,6 +21,9 @@ def build_index(corpus: str | os.PathLike, index: str | os.PathLike, language: s
     ``language`` picks Anserini's analyzer for the corpus; the same analyzer is used
     for queries at search time. The index is built in a temporary folder and renamed.
     """
+    # the corpus copied for Anserini, then its positions, document vectors and raw text: about 3x the corpus
+    size = Path(corpus).stat().st_size if Path(corpus).is_file() else 0
+    check_free_space(index, 3 * size, "the Lucene index")
     jvm.start()
     from jnius import autoclass
 

@@ -43,7 +43,7 @@ import numpy as np
 
 from ..encode.embedder import Embedder
 from ..io.collection import iter_corpus
-from ..io.files import DataError
+from ..io.files import DataError, check_free_space
 from ..io.generated import read_generated
 from . import dense
 
@@ -202,6 +202,8 @@ def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, varia
     work = Path(tempfile.mkdtemp(prefix=f".{first.name}-queries-", dir=first.parent))
     try:
         rows = {p.docid: i for i, p in enumerate(iter_corpus(corpus))}
+        check_free_space(first, dense.vector_bytes(len(rows), embedder.dimension) * (1 + sum(
+            2 if v.layout == "side-by-side" else 1 for v in variants)), "the passage vectors and the xQG indexes")
         q_sum, counts, summary = accumulate(generated, rows, embedder, work, langs, progress)
         n = summary["n_per_passage"]
         variants = [replace(v, agg=resolve_agg(v.agg, n["min"], n["max"])) for v in variants]

@@ -84,8 +84,12 @@ def load_corpus(path: str | os.PathLike) -> dict[str, Passage]:
     return {p.docid: p for p in iter_corpus(path)}
 
 
-def load_topics(path: str | os.PathLike) -> dict[str, str]:
-    """qid -> query text, in file order."""
+_JAVA_TRIM = "".join(map(chr, range(0x21)))  # what Java's String.trim removes: U+0000 .. U+0020
+
+
+def load_topics(path: str | os.PathLike, as_pyserini_reads: bool = False) -> dict[str, str]:
+    """qid -> query text (NFC), in file order; ``as_pyserini_reads``: the text as Pyserini's topic reader
+    returns it (not normalised, trimmed as Java trims), which its ``--encoded-queries`` look-up uses."""
     path = Path(path)
     topics: dict[str, str] = {}
     jsonl = path.suffix in (".jsonl", ".json")
@@ -101,6 +105,8 @@ def load_topics(path: str | os.PathLike) -> dict[str, str]:
             qid, text = nfc(cols[0]).strip(), nfc(cols[1]).strip()
             if not qid or not text:
                 raise DataError(path, number, "empty qid or query text")
+            if as_pyserini_reads:
+                text = cols[1].strip(_JAVA_TRIM)
         check_id(qid, path, number, "query id")
         if qid in topics:
             raise DataError(path, number, f"duplicate query id {qid!r}")

@@ -1,6 +1,7 @@
 """Reading and writing files: errors that name file and line, JSONL lines, atomic writes, package data."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -28,8 +29,15 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+BOM = "\ufeff"
+
+
 def lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
-    """(line number, line without its newline) for every non-blank line of a UTF-8 file."""
+    """(line number, line without its newline) for every non-blank line of a UTF-8 file.
+
+    A byte-order mark at the start of a line is dropped: editors and spreadsheets write one at the
+    start of a file, and ``cat`` of such files puts one in the middle. Every loader reads through here.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(path, None, "file not found")
@@ -38,7 +46,7 @@ def lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
     with open(path, encoding="utf-8") as f:
         try:
             for number, line in enumerate(f, 1):
-                line = line.rstrip("\n").rstrip("\r")
+                line = line.rstrip("\n").rstrip("\r").lstrip(BOM)
                 if line.strip():
                     yield number, line
         except UnicodeDecodeError as err:
@@ -102,6 +110,60 @@ def check_output(path: str | os.PathLike, kind: str = "file") -> None:
         raise DataError(path, None, f"cannot be written ({err.strerror} in {where})") from None
 
 
+WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG)
+"""Errors a write can meet late, after every check passed: a full disk or quota, a failing device, a
+file system remounted read-only, a file-size limit."""
+_CAUSES = {os.strerror(code): code for code in WRITE_ERRNOS}
+
+
+def _write_cause(err: BaseException) -> str | None:
+    """The cause of ``err`` if it is a late write error: an OSError with one of ``WRITE_ERRNOS``, or a
+    library's wrapped one (faiss: ``RuntimeError: ... write error ... (No space left on device)``; Java)."""
+    if isinstance(err, OSError):
+        return os.strerror(err.errno) if err.errno in WRITE_ERRNOS else None
+    if isinstance(err, RuntimeError) or type(err).__name__ == "JavaException":
+        found = [cause for cause in _CAUSES if cause.lower() in str(err).lower()]
+        return found[0] if found else None
+    return None
+
+
+@contextmanager
+def write_errors(path: str | os.PathLike) -> Iterator[None]:
+    """Turn a late write error in the block (``WRITE_ERRNOS``) into one ``DataError`` naming ``path`` and the
+    cause; the caller removes what it had begun to write."""
+    try:
+        yield
+    except Exception as err:
+        cause = _write_cause(err)
+        if cause is None or isinstance(err, DataError):
+            raise
+        raise DataError(path, None, f"cannot be written: {cause} (nothing was left behind)") from None
+
+
+def check_free_space(path: str | os.PathLike, needed: int, what: str) -> None:
+    """Refuse, before the work, a write of about ``needed`` bytes to ``path`` where its file system has less free."""
+    where = Path(path)
+    while not where.exists():
+        where = where.parent
+    free = shutil.disk_usage(where).free
+    if needed > free:
+        raise DataError(path, None, f"writing {what} needs about {_size(needed)}, but its file system has only "
+                        f"{_size(free)} free (nothing was written)")
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+
+
+def count_lines(path: str | os.PathLike) -> int:
+    """Newlines in a file, read in blocks: a cheap upper bound on its records, for ``check_free_space``."""
+    with open(path, "rb") as f:
+        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b"")) + 1
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
     import ctypes
@@ -127,8 +189,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
     try:
-        yield work
-        (work / MARKER).write_text("made by pyserini_xqg; a rerun may replace this folder\n", encoding="utf-8")
+        with write_errors(path):
+            yield work
+            (work / MARKER).write_text("made by pyserini_xqg; a rerun may replace this folder\n", encoding="utf-8")
         check_replaceable(path)  # again: the block may have run for hours
         if not path.exists():
             os.replace(work, path)
@@ -146,5 +209,9 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        with write_errors(path):
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

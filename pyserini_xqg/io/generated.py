@@ -34,3 +34,12 @@ def read_generated(path: str | os.PathLike, langs: list[str] | None = None) -> I
             if langs is None or lang in langs:
                 yield {"docid": docid, "lang": lang, "queries": [nfc(q).strip() for q in queries if q.strip()],
                        "provenance": provenance}
+
+
+def read_provenances(path: str | os.PathLike) -> list[dict]:
+    """The distinct provenances that a generated-queries file's records carry, in file order."""
+    found: list[dict] = []
+    for record in read_generated(path):
+        if record["provenance"] not in found:
+            found.append(record["provenance"])
+    return found

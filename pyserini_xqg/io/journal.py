@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Callable, Hashable, Iterable
 
-from .files import DataError
+from .files import DataError, write_errors
 
 
 class Journal:
@@ -55,15 +55,35 @@ class Journal:
                 f.truncate(end)
 
     def write(self, records: Iterable[dict]) -> None:
+        """Append ``records`` as one write; a write that fails (a full disk) is undone before the error."""
         records = list(records)
         if not records:
             return
-        if self._file is None:
-            self._file = open(self.path, "a", encoding="utf-8")
-        self._file.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        new = not self.path.exists()
+        with write_errors(self.path):
+            if self._file is None:
+                self._file = open(self.path, "a", encoding="utf-8")
+            size = self._file.tell()
+            try:
+                self._file.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            except BaseException:
+                self._undo(size, new)
+                raise
         self.done.update(self.key(r) for r in records)
+
+    def _undo(self, size: int, new: bool) -> None:
+        """Cut what a failed write left, and remove a file that this write created."""
+        try:
+            self._file.close()
+        except OSError:
+            pass  # the buffered rest cannot be written either
+        self._file = None
+        if new and size == 0:
+            self.path.unlink(missing_ok=True)
+        else:
+            os.truncate(self.path, size)
 
     def close(self) -> None:
         if self._file is not None:

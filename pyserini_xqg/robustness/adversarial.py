@@ -236,7 +236,8 @@ def adversarial_topics(topics: Mapping[str, str], lang: str, search: Callable[[d
     for q in topics:
         record = {"qid": q, "attack": "adversarial", "params": params, "original": topics[q]}
         if q not in state:
-            provenance.append({**record, "perturbed": topics[q], "edits": [], "skipped": "no relevant passage"})
+            provenance.append({**record, "perturbed": topics[q], "changed": False, "edits": [],
+                               "skipped": "no relevant passage"})
             continue
         margin, rank, text, edits = state[q][0]
         out[q] = text
@@ -244,7 +245,7 @@ def adversarial_topics(topics: Mapping[str, str], lang: str, search: Callable[[d
         success_step = next((e["step"] for e in edits if _succeeded(e["rank_after"], settings.k)), None)
         if _succeeded(first_rank, settings.k):
             success_step = 0
-        provenance.append({**record, "perturbed": text, "edits": edits,
+        provenance.append({**record, "perturbed": text, "changed": text != topics[q], "edits": edits,
                            "edit_distance": _distance(original[q], graphemes(text)),
                            "objective_before": first_margin, "objective_after": margin,
                            "rank_before": first_rank, "rank_after": rank,
@@ -261,25 +262,32 @@ def first_relevant_rank(hits: list[tuple[str, float]], relevant: set[str], missi
     return next((r for r, (d, _) in enumerate(hits, 1) if d in relevant), missing)
 
 
-def success_by_group(clean: Run, attacked: list[Run], relevant: Mapping[str, set[str]], qid_lang: Mapping[str, str],
-                     groupings, k: int = 10) -> dict:
-    """grouping -> group -> success rate (of the queries whose first relevant passage was in the clean top
-    k, the share it left under attack) and the first relevant passage's mean rank before and after,
-    averaged over seeds (one attacked run each)."""
+def relevant_ranks(clean: Run, attacked: Run, relevant: Mapping[str, set[str]], qids, k: int = 10) -> dict:
+    """qid -> [before, after]: the first relevant passage's rank in the clean and the attacked run, for the
+    queries whose first relevant passage was in the clean top k (the others have nothing to break)."""
+    out = {}
+    for q in qids:
+        if not relevant.get(q) or q not in clean:
+            continue
+        missing = max(len(clean[q]), k) + 1  # one past the depth the system searches to
+        before = first_relevant_rank(clean[q], relevant[q], missing)
+        if before <= k:
+            out[q] = [before, first_relevant_rank(attacked.get(q, []), relevant[q], missing)]
+    return out
+
+
+def success_by_group(ranks: list[dict[str, list[int]]], qid_lang: Mapping[str, str], groupings, k: int = 10) -> dict:
+    """grouping -> group -> success rate (the share of ``relevant_ranks``'s queries whose first relevant
+    passage left the top k) and that passage's mean rank before and after, averaged over seeds (one
+    ``relevant_ranks`` each)."""
     out: dict = {}
     for grouping in groupings:
         rows: dict[str, list[list[float]]] = {}
-        for run in attacked:
+        for seed in ranks:
             per_group: dict[str, list[tuple[float, float, float]]] = {}
-            for q, lang in qid_lang.items():
-                if not relevant.get(q) or q not in clean:
-                    continue
-                missing = max(len(clean[q]), k) + 1  # one past the depth the system searches to
-                before = first_relevant_rank(clean[q], relevant[q], missing)
-                if before > k:
-                    continue  # already missed: nothing to break
-                after = first_relevant_rank(run.get(q, []), relevant[q], missing)
-                per_group.setdefault(group_of(lang, grouping), []).append((float(after > k), before, after))
+            for q, (before, after) in seed.items():
+                if q in qid_lang:
+                    per_group.setdefault(group_of(qid_lang[q], grouping), []).append((float(after > k), before, after))
             for group, values in per_group.items():
                 rows.setdefault(group, []).append([statistics.fmean(v[i] for v in values) for i in range(3)]
                                                   + [len(values)])

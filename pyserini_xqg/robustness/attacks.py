@@ -300,7 +300,7 @@ def model_attack(attack: str, topics: dict[str, str], template: str = PARAPHRASE
             raise ValueError("backtranslate needs two models: backtranslate:FORWARD,BACKWARD")
         texts = seq2seq(backward, seq2seq(forward, [topics[q] for q in qids]))
         params = {"forward": forward, "backward": backward, "decoding": "greedy"}
-    return {q: t or topics[q] for q, t in zip(qids, texts)}, params
+    return {q: t or topics[q] for q, t in zip(qids, texts)}, params  # nothing back: the query stays, as unchanged
 
 
 def _seed(seed: int, attack: str, qid: str) -> int:
@@ -340,6 +340,13 @@ def attack_topics(topics: dict[str, str], lang: str, attack: str, rate: float = 
                                 f"{len(topics)} queries unchanged (its spelling here has nothing the attack changes)")
         params = {"rate": rate, "seed": seed, "level": a.level}
     provenance = [{"qid": q, "attack": attack.split(":")[0], "params": params, "original": topics[q],
-                   "perturbed": out[q], "edit_distance": Levenshtein.distance(graphemes(topics[q]), graphemes(out[q]))}
+                   "perturbed": out[q], "changed": out[q] != topics[q],
+                   "edit_distance": Levenshtein.distance(graphemes(topics[q]), graphemes(out[q]))}
                   for q in topics]
     return out, provenance
+
+
+def changed(topics: dict[str, str], attacked: dict[str, str]) -> dict[str, str]:
+    """The attacked queries that differ from their originals: an attack that left a query as it was (a model
+    that returned nothing, a word drop on a one-word query) did not attack it, and its drop would count 0."""
+    return {q: t for q, t in attacked.items() if t != topics[q]}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..cli import add_dataclass_arguments, from_args, pairs
@@ -79,6 +80,10 @@ def attack(args: argparse.Namespace) -> None:
     write_text_atomic(args.output, "".join(f"{q}\t{t}\n" for q, t in topics.items()))
     write_text_atomic(f"{args.output}.provenance.jsonl",
                       "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in provenance))
+    same = sum(not p["changed"] for p in provenance)
+    if same:
+        print(f"warning: {args.attack} left {same} of {len(provenance)} queries unchanged (\"changed\": false in "
+              "the provenance); robustness and study leave them out of the drops", file=sys.stderr)
     print(args.output)
 
 

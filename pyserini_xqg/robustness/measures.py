@@ -81,11 +81,13 @@ def summarise(rows: Mapping[str, Mapping[str, float]], qid_lang: Mapping[str, st
 
 
 def over_seeds(summaries: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, tuple[float, float]]]:
-    """(mean, standard deviation) of every summarised value across seeds."""
+    """(mean, standard deviation) of every summarised value across the seeds that have the group (a seed
+    may change no query of a group)."""
     out: dict[str, dict[str, tuple[float, float]]] = {}
-    for group in summaries[0]:
+    for group in dict.fromkeys(g for s in summaries for g in s):
+        having = [s[group] for s in summaries if group in s]
         out[group] = {}
-        for key in summaries[0][group]:
-            values = [s[group][key] for s in summaries]
+        for key in having[0]:
+            values = [h[key] for h in having]
             out[group][key] = (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
     return out

@@ -1,30 +1,44 @@
 """Systems on clean and attacked topics: the robustness report of ``robustness`` and ``study``."""
 from __future__ import annotations
 
+import json
+import os
 import statistics
+from pathlib import Path
 from typing import Callable, Mapping
 
 from ..eval.evaluation import evaluate
 from ..eval.significance import compare
-from ..io.runs import Run
 from ..io.collection import load_qrels, relevant_passages
-from .adversarial import ADVERSARIAL, adversarial_topics, budget_curve, sample_queries, success_by_group
-from .attacks import NotApplicable, attack_topics
+from ..io.journal import Journal
+from ..io.runs import Run
+from .adversarial import (ADVERSARIAL, adversarial_topics, budget_curve, relevant_ranks, sample_queries,
+                          success_by_group)
+from .attacks import NotApplicable, attack_topics, changed
 from .measures import GROUPINGS, over_seeds, per_query, summarise
 
 
 def _attacked(attack: str, systems, topics, seed: int, rate: float, relevant, adversarial_options: dict,
-              skipped: dict, log) -> tuple[dict[str, dict[str, str]], dict[str, list[dict]]]:
-    """Each system's attacked topics for one seed (the same for every system but under ``adversarial``,
-    where each is attacked with its own scores, or with those of ``transfer_from``), and the provenance."""
+              log) -> dict:
+    """One seed of ``attack``: each system's attacked topics (the same for every system but under
+    ``adversarial``, where each is attacked with its own scores, or with those of ``transfer_from``), the
+    provenance of the adversarial search, and the languages the attack does not apply to, with the reason.
+
+    A random or model attack keeps only the queries it changed (``attacks.changed``), and counts them per
+    language; the adversarial attack keeps every query it searched, since one it could not change is its
+    result, not a no-op."""
+    skipped, counts = {}, {}
     if attack != ADVERSARIAL:
         same: dict[str, str] = {}
         for lang, ts in topics.items():
             try:
-                same.update(attack_topics(ts, lang, attack, rate, seed)[0])
+                made = changed(ts, attack_topics(ts, lang, attack, rate, seed)[0])
             except NotApplicable as err:
                 skipped[lang] = str(err)
-        return {name: same for name in systems}, {}
+                continue
+            same.update(made)
+            counts[lang] = {"queries": len(ts), "changed": len(made)}
+        return {"topics": {name: same for name in systems}, "provenance": {}, "skipped": skipped, "changed": counts}
     source = adversarial_options.get("transfer_from")
     if source is not None and source not in systems:
         raise ValueError(f"--transfer-from {source!r} is not among the systems: {', '.join(systems)}")
@@ -37,24 +51,60 @@ def _attacked(attack: str, systems, topics, seed: int, rate: float, relevant, ad
                                               settings, seed, adversarial_options.get("reference"))
             attacked[name].update(out)
             provenance[name] += records
+            counts.setdefault(lang, {"queries": len(out), "changed": 0})["changed"] += sum(r["changed"] for r in records)
         log(f"adversarial against {name}, seed {seed}: "
             f"{sum(bool(r['edits']) for r in provenance[name])} of {len(provenance[name])} queries edited")
     if source:
         attacked = {name: attacked[source] for name in systems}
-    return attacked, provenance
+    return {"topics": attacked, "provenance": provenance, "skipped": skipped, "changed": counts}
+
+
+class Cells:
+    """The finished (attack, seed) and (attack, seed, system) cells of a robustness run, journalled
+    (``io.journal``) so that a killed run resumes without redoing them. A journal made with other
+    ``settings`` (topics, systems, measures, ...) is started over."""
+
+    def __init__(self, path: str | os.PathLike | None, settings: dict, log=print):
+        self.settings, self.cells = json.loads(json.dumps(settings, default=str)), {}
+        self.journal = None
+        if path is None:
+            return
+        path = Path(path)
+        self.journal = Journal(path, key=lambda r: tuple(r["cell"]))  # refuses a foreign file, drops a torn line
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+        if any(r["settings"] != self.settings for r in records):
+            log(f"{path}: cells of other settings; starting over")
+            self.journal.close()
+            path.unlink()
+            self.journal, records = Journal(path, key=lambda r: tuple(r["cell"])), []
+        self.cells = {tuple(r["cell"]): r["value"] for r in records}
+
+    def get(self, cell: tuple, make: Callable[[], dict]) -> dict:
+        if cell not in self.cells:
+            self.put(cell, make())
+        return self.cells[cell]
+
+    def put(self, cell: tuple, value: dict) -> None:
+        value = json.loads(json.dumps(value))  # what a resumed run reads back, exactly
+        if self.journal is not None:
+            self.journal.write([{"cell": list(cell), "settings": self.settings, "value": value}])
+        self.cells[cell] = value
 
 
 def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topics: Mapping[str, dict[str, str]],
                    attacks: list[str], seeds: list[int], rate: float, qrels_path, answers, texts,
                    measures=("R@2kt", "nDCG@10"), k: int = 10, baseline: str | None = None,
                    groupings=GROUPINGS, log=print, references: Mapping[str, Run] | None = None,
-                   adversarial: dict | None = None) -> dict:
+                   adversarial: dict | None = None, journal: str | os.PathLike | None = None,
+                   fingerprint: dict | None = None) -> dict:
     """Every system on clean and attacked topics of every language; the robustness report as a dict.
 
     The report holds the clean results (``clean``: ``Results.to_json``), per attack the
     summaries by grouping with their spread over seeds (``attacks``), each query's drop
-    averaged over seeds (``per_query_drop``: attack -> system -> measure -> qid) and the
-    attacks refused per language with the reason (``not_applicable``).
+    averaged over the seeds that changed it (``per_query_drop``: attack -> system -> measure -> qid),
+    per language how many queries each seed changed (``changed``), and the attacks refused per
+    language with the reason (``not_applicable``). A query that an attack left unchanged is not in
+    its drops: it was not attacked.
 
     ``systems``: name -> search(topics) -> run; ``topics``: language -> qid -> text; ``references``:
     runs scored with the clean results only (e.g. translate-test, which never reads the queries). With a
@@ -64,42 +114,60 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
     The attack ``adversarial`` (``robustness.adversarial``) takes ``adversarial``: {settings, reference,
     transfer_from}; its entry adds, per system, the success rate and the first relevant passage's rank
     (``success``) and, white-box, the success rate against the budget (``budget_curve``).
+
+    ``journal``: a JSONL file that keeps every finished cell, so that a rerun with the same topics,
+    settings and ``fingerprint`` (what else identifies the systems) resumes where a killed run stopped.
     """
     qid_lang = {q: lang for lang, ts in topics.items() for q in ts}
     clean_topics = {q: t for ts in topics.values() for q, t in ts.items()}
     clean_runs = {name: search(clean_topics) for name, search in systems.items()}
     clean = evaluate({**clean_runs, **(references or {})}, qid_lang, qrels_path, answers, texts, measures)
     report: dict = {"measures": list(measures), "seeds": seeds, "rate": rate, "k": k, "attacks": {},
-                    "not_applicable": {}, "clean": clean.to_json(measures), "per_query_drop": {}}
+                    "not_applicable": {}, "changed": {}, "clean": clean.to_json(measures), "per_query_drop": {}}
     relevant = relevant_passages(load_qrels(qrels_path)) if ADVERSARIAL in attacks else {}
+    adversarial = adversarial or {}
+    cells = Cells(journal, {"fingerprint": fingerprint, "systems": list(systems), "topics": topics, "rate": rate,
+                            "measures": list(measures), "k": k, "qrels": str(qrels_path),
+                            "adversarial": {key: v for key, v in adversarial.items() if key != "reference"},
+                            "reference": _describe(adversarial.get("reference"))}, log)
     for attack in attacks:
-        skipped: dict[str, str] = {}
         attack_seeds = seeds[:1] if attack == ADVERSARIAL else seeds  # a search, not noise: one seed
-        attacked = {seed: _attacked(attack, systems, topics, seed, rate, relevant, adversarial or {}, skipped, log)
-                    for seed in attack_seeds}
-        report["not_applicable"][attack] = skipped
-        if not any(attacked[seed][0][name] for seed in attack_seeds for name in systems):
+        attacked = {seed: cells.get((attack, seed), lambda seed=seed: _attacked(
+            attack, systems, topics, seed, rate, relevant, adversarial, log)) for seed in attack_seeds}
+        first = attacked[attack_seeds[0]]
+        report["not_applicable"][attack] = first["skipped"]
+        report["changed"][attack] = {lang: {"queries": c["queries"],
+                                            "changed": [attacked[s]["changed"][lang]["changed"] for s in attack_seeds]}
+                                     for lang, c in first["changed"].items()}
+        if not any(attacked[seed]["topics"][name] for seed in attack_seeds for name in systems):
             continue
-        log(f"attack {attack}: {len(attacked[seeds[0]][0][next(iter(systems))])} queries x {len(attack_seeds)} seeds")
+        log(f"attack {attack}: {len(first['topics'][next(iter(systems))])} queries changed x {len(attack_seeds)} seeds")
         per_seed = {name: [] for name in systems}  # name -> [measure -> qid -> row] per seed
-        attacked_runs = {name: [] for name in systems}
         for seed in attack_seeds:
-            topics_of = attacked[seed][0]
-            runs = {name: search(topics_of[name]) for name, search in systems.items()}
-            qids = topics_of[next(iter(systems))]
-            scored = evaluate(runs, {q: qid_lang[q] for q in qids}, qrels_path, answers, texts, measures)
+            topics_of = attacked[seed]["topics"]
+            pending = [name for name in systems if (attack, seed, name) not in cells.cells]
+            if pending:
+                runs = {name: systems[name](topics_of[name]) for name in pending}
+                scored = evaluate(runs, {q: qid_lang[q] for q in topics_of[pending[0]]}, qrels_path, answers,
+                                  texts, measures)
+                for name in pending:
+                    qids = topics_of[name]
+                    cells.put((attack, seed, name), {
+                        "rows": {m: per_query({q: clean.per_query[name][m][q] for q in qids
+                                               if q in clean.per_query[name][m]},  # R@kt skips yes/no
+                                              scored.per_query[name][m], clean_runs[name], runs[name], k)
+                                 for m in measures},
+                        "ranks": relevant_ranks(clean_runs[name], runs[name], relevant, qids, k)
+                        if attack == ADVERSARIAL else {}})
             for name in systems:
-                attacked_runs[name].append(runs[name])
-                per_seed[name].append({m: per_query({q: clean.per_query[name][m][q] for q in qids
-                                                     if q in clean.per_query[name][m]},  # R@kt skips yes/no
-                                                    scored.per_query[name][m], clean_runs[name], runs[name], k)
-                                       for m in measures})
+                per_seed[name].append(cells.cells[(attack, seed, name)])
         entry = {}
         for name in systems:
-            entry[name] = {m: {g: over_seeds([summarise(rows[m], qid_lang, g) for rows in per_seed[name]])
+            entry[name] = {m: {g: over_seeds([summarise(cell["rows"][m], qid_lang, g) for cell in per_seed[name]
+                                              if cell["rows"][m]])
                                for g in groupings} for m in measures}
-        drops = {name: {m: {q: statistics.fmean(rows[m][q]["drop"] for rows in per_seed[name])
-                            for q in per_seed[name][0][m]} for m in measures} for name in systems}
+        drops = {name: {m: _mean_over_seeds([cell["rows"][m] for cell in per_seed[name]]) for m in measures}
+                 for name in systems}
         report["per_query_drop"][attack] = drops
         if baseline:
             entry["drop_vs_baseline"] = {
@@ -107,19 +175,35 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
                     for (s, l), c in compare({n: drops[n][m] for n in systems}, qid_lang, baseline).items()]
                 for m in measures}
         if attack == ADVERSARIAL:  # the worst case: who was broken, how far, and at what budget
-            provenance = {name: [attacked[seed][1][name] for seed in attack_seeds] for name in attacked[seeds[0]][1]}
-            attacked_langs = {q: qid_lang[q] for q in qids}
+            provenance = {name: [attacked[seed]["provenance"][name] for seed in attack_seeds]
+                          for name in first["provenance"]}
             entry[ADVERSARIAL] = {
                 "transfer_from": adversarial.get("transfer_from"), "seeds": attack_seeds,
-                "queries": len(attacked_langs),
-                "success": {name: success_by_group(clean_runs[name], attacked_runs[name], relevant, attacked_langs,
-                                                   groupings, k) for name in systems},
+                "queries": len(first["topics"][next(iter(systems))]),
+                "success": {name: success_by_group([cell["ranks"] for cell in per_seed[name]], qid_lang, groupings, k)
+                            for name in systems},
                 "budget_curve": {name: budget_curve(p, adversarial["settings"].budget) for name, p in provenance.items()},
                 "candidate_encodings_per_query": {
                     name: statistics.fmean(sum(x.get("candidate_encodings", 0) for x in r) / len(r) for r in p if r)
                     for name, p in provenance.items()}}
         report["attacks"][attack] = entry
+    if cells.journal is not None:
+        cells.journal.close()
     return report
+
+
+def _describe(encode) -> dict | None:
+    """What identifies a reference encoder (``Embedder.queries``) across runs."""
+    return encode.__self__.describe() if hasattr(encode, "__self__") else None
+
+
+def _mean_over_seeds(seeds: list[dict[str, dict]]) -> dict[str, float]:
+    """qid -> the mean drop over the seeds that changed the query, in qid order of first appearance."""
+    drops: dict[str, list[float]] = {}
+    for rows in seeds:
+        for q, row in rows.items():
+            drops.setdefault(q, []).append(row["drop"])
+    return {q: statistics.fmean(v) for q, v in drops.items()}
 
 
 def markdown(report: dict, grouping: str = "family") -> str:
@@ -139,10 +223,19 @@ def markdown(report: dict, grouping: str = "family") -> str:
                 lines.append(f"| {s} | " + " | ".join(cells) + " |")
         if ADVERSARIAL in entry:
             lines += success_markdown(entry[ADVERSARIAL], grouping)
+        lines.append(changed_line(report["changed"].get(attack, {}), ADVERSARIAL in entry))
         skipped = report["not_applicable"].get(attack)
         if skipped:
             lines.append(f"\nNot applicable: {', '.join(sorted(skipped))}.")
     return "\n".join(lines) + "\n"
+
+
+def changed_line(counts: dict, adversarial: bool = False) -> str:
+    """Per language, the queries an attack changed (mean over seeds) of those it was given."""
+    cells = ", ".join(f"{lang} {statistics.fmean(c['changed']):.4g}/{c['queries']}" for lang, c in counts.items())
+    kept = ("every query searched counts in the drops" if adversarial else
+            "the drops are over these; a query left unchanged was not attacked")
+    return f"\nQueries changed, of those attacked: {cells} ({kept})." if cells else ""
 
 
 def success_markdown(entry: dict, grouping: str, level: str = "") -> list[str]:

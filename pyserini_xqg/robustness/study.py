@@ -31,9 +31,10 @@ from ..encode.embedder import Embedder
 from ..eval.evaluation import Results
 from ..eval.report import UP, DOWN, comparisons, curve, grouped_bars, markdown as results_markdown
 from ..eval.significance import compare, holm
-from ..generate.queries import FileGenerator, generate_queries, parse_generator
+from ..generate.queries import generate_queries, parse_generator
 from ..index import dense as dense_index, lucene as lucene_index, xqg
 from ..io.collection import load_answers, load_corpus, load_language_topics, load_topics
+from ..io.generated import read_provenances
 from ..io.files import write_text_atomic
 from ..io.languages import LANGUAGES
 from ..io.sample import Sample
@@ -134,7 +135,7 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
             log(f"index {plain}")
             dense_index.build_index(collection.corpus, where[plain], embedder, title=settings.title)
         xqg_made = {**made, "xqg": {"a": settings.a, "calibrate": True,
-                                    "generator": FileGenerator(queries).provenances(),
+                                    "generator": read_provenances(queries),
                                     **({} if settings.agg == "auto" else {"agg": settings.agg})}}
         if not _current(where[augmented] / dense_index.META, xqg_made, where[plain] / dense_index.META):
             log(f"index {augmented} (a = {settings.a}, agg = {settings.agg}), from the passage vectors of {plain}")
@@ -187,7 +188,7 @@ def _matches(found: dict, expected: dict) -> bool:
 
 
 def query_drops(report: dict, measure: str, adversarial: bool = False) -> dict[str, dict[str, float]]:
-    """system -> qid -> drop averaged over the random attacks that apply to the query's language (or, with
+    """system -> qid -> drop averaged over the random attacks that changed the query (or, with
     ``adversarial``, under the adversarial attack alone: the worst case is kept apart from the average case)."""
     collected: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for attack, by_system in report["per_query_drop"].items():
@@ -290,7 +291,8 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
              f"agg {meta['agg']}, queries from {meta['generator']}. Attacks at rate {report['rate']}, seeds "
              f"{report['seeds']}: {', '.join(report['per_query_drop'])}. {meta['seconds']:.0f} s.\n", "## Findings\n"]
     if lead in analysis:
-        lines += [f"On {lead}, by family (drop = clean - attacked, averaged over applicable random attacks):\n",
+        lines += [f"On {lead}, by family (drop = clean - attacked, averaged over the random attacks that changed "
+                  "the query):\n",
                   *answer(analysis, lead), ""]
     if ADVERSARIAL in analysis:
         lines += [f"Under the adversarial attack (worst case), on {lead}, by family:\n",
@@ -333,6 +335,15 @@ def adversarial_markdown(report: dict, analysis: dict, meta: dict) -> list[str]:
     return lines
 
 
+def _systems_made(out: Path, settings: Settings) -> dict:
+    """What identifies the study's systems: each index's recorded settings (encoder fingerprints, xQG
+    queries, title), and the search settings. A journalled cell of other systems is not reused."""
+    metas = {name: (out / "indexes" / name / meta).read_text(encoding="utf-8")
+             for name, meta in ((DENSE, dense_index.META), (XQG, dense_index.META), (FT, dense_index.META),
+                                (FT_XQG, dense_index.META), (BM25, lucene_index.META))}
+    return {"indexes": metas, "hits": settings.hits}
+
+
 def run_study(collection: Collection, settings: Settings, log=print, adversarial: dict | None = None) -> dict:
     """Build the four systems, attack them, and write study.md, study.json and plots into the output."""
     started = time.time()
@@ -348,7 +359,8 @@ def run_study(collection: Collection, settings: Settings, log=print, adversarial
         references[TRANSLATE_TEST] = lucene.search(out / "indexes" / BM25, english, settings.hits)
     report = run_robustness(systems, topics, settings.attacks, settings.seeds, settings.rate, collection.qrels,
                             load_answers(collection.answers), texts, settings.measures, baseline=DENSE, log=log,
-                            references=references, adversarial=adversarial)
+                            references=references, adversarial=adversarial, journal=out / "cells.jsonl",
+                            fingerprint=_systems_made(out, settings))
     analysis = analyse(report, settings.alpha)
     training = json.loads((out / "fine-tuned-encoder" / "training.json").read_text())
     meta = {**asdict(settings), **asdict(collection), "languages": list(topics), "queries": sum(map(len, topics.values())),

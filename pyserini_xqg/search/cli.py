@@ -46,6 +46,7 @@ def add_encode_queries_arguments(p: argparse.ArgumentParser) -> None:
 
 def encode_queries(args: argparse.Namespace) -> None:
     print(dense.write_encoded_queries(args.index, load_topics(args.topics), args.output, args.a,
+                                      load_topics(args.topics, as_pyserini_reads=True),
                                       batch_size=args.batch_size, cache_dir=args.cache_dir))
 
 

@@ -21,7 +21,7 @@ from .. import jvm
 from ..encode.embedder import Embedder, Recipe
 from ..index.dense import read_meta
 from ..index.xqg import side_by_side_queries
-from ..io.files import DataError
+from ..io.files import DataError, write_errors
 from ..io.runs import Ranking, Run, from_pyserini
 
 QueryVectorsFn = Callable[[list[str]], np.ndarray]
@@ -138,15 +138,27 @@ def pyserini_search(index: str | os.PathLike, topics: dict[str, str], k: int = 1
 
 
 def write_encoded_queries(index: str | os.PathLike, topics: dict[str, str], output: str | os.PathLike,
-                          a: float | None = None, **kwargs) -> Path:
-    """Pre-encoded queries for Pyserini's own CLI (``--encoded-queries``): ``embedding.pkl``, text -> vector."""
+                          a: float | None = None, as_read: dict[str, str] | None = None, **kwargs) -> Path:
+    """Pre-encoded queries for Pyserini's own CLI (``--encoded-queries``): ``embedding.pkl``, text -> vector.
+
+    The model sees the NFC text of ``topics``, as in ``search``. Pyserini looks a query up by its text as
+    its topic reader returns it, not normalised: ``as_read`` (qid -> that text) adds those keys, with the
+    vector of the normalised text, so both CLIs give the same run.
+    """
     import pandas as pd
 
     vectors = query_vectors_for(index, a, **kwargs)
     texts = list(dict.fromkeys(topics.values()))
+    encoded = dict(zip(texts, vectors(texts)))
+    for qid, raw in (as_read or {}).items():
+        encoded.setdefault(raw, encoded[topics[qid]])
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     tmp = output / f".embedding.pkl.tmp-{os.getpid()}"
-    pd.DataFrame({"text": texts, "embedding": list(vectors(texts))}).to_pickle(tmp)
-    os.replace(tmp, output / "embedding.pkl")
+    try:
+        with write_errors(output / "embedding.pkl"):
+            pd.DataFrame({"text": list(encoded), "embedding": list(encoded.values())}).to_pickle(tmp)
+            os.replace(tmp, output / "embedding.pkl")
+    finally:
+        tmp.unlink(missing_ok=True)
     return output
