@@ -315,7 +315,8 @@ def assign_model_codes(table: dict[str, dict], members: dict[str, list[str]], co
                 lang, candidates = used[0], own[used[0]]
                 if not named:
                     default = " ".join(m for m in members[code] if aliases.get(m) == bcp) or "none"
-                    notes.append(f"{code}\ttakes {lang}, its only member with a code; CLDR's member for {bcp}: {default}")
+                    notes.append(f"{code}\ttakes {lang}, its only member with a code; "
+                                 f"CLDR's member for {bcp}: {default}")
         if len(candidates) > 1:
             script = primary(code) or primary(lang)
             fits = [c for c in candidates if script and script_part(c) == script]
@@ -416,7 +417,8 @@ def header() -> str:
         f" English names and scripts (ISO 15924): CLDR v40 via language_data {PINS['language_data']}",
         "# family, glottocode: Glottolog 5.1 (CC-BY-4.0); genus: WALS 2020.4 (CC-BY-4.0);"
         " resource_class: Joshi et al. (2020) lang2tax.txt, 0 (left behind) .. 5 (winners)",
-        f"# flores200 (NLLB-200), m2m100, mbart50: the tokenizers' language codes of transformers {PINS['transformers']};"
+        "# flores200 (NLLB-200), m2m100, mbart50: the tokenizers' language codes of transformers"
+        f" {PINS['transformers']};"
         " macrolanguages by ISO 639-3 membership and CLDR v40's language aliases",
         "# unknown: no source gives the field",
     ]) + "\n"

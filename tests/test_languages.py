@@ -1,8 +1,9 @@
 """Language metadata: every ISO 639-1/639-3 code resolves, and each field agrees with its published source.
 
 The expectations are read from the sources themselves (data/languages/, python-iso639, language_data's
-CLDR files, transformers' tokenizer code lists), not typed in: the shipped table must equal a fresh rebuild, and each field is checked
-against its source by a route of its own (Glottolog's family trees rather than its Family_ID column).
+CLDR files, transformers' tokenizer code lists), not typed in: the shipped table must equal a fresh
+rebuild, and each field is checked against its source by a route of its own (Glottolog's family trees
+rather than its Family_ID column; the model codes parsed back into ISO 639 codes).
 """
 import csv
 import hashlib
@@ -142,7 +143,8 @@ def tokenizer_codes():
 
 # each family's code: an ISO 639-3 code and a script (hau_Latn), an ISO 639 code (ha, ast), an ISO 639-1
 # code and a region (sw_KE)
-CODE_FORMS = {"flores200": r"([a-z]{3})_([A-Z][a-z]{3})", "m2m100": r"([a-z]{2,3})()", "mbart50": r"([a-z]{2})_[A-Z]{2}()"}
+CODE_FORMS = {"flores200": r"([a-z]{3})_([A-Z][a-z]{3})", "m2m100": r"([a-z]{2,3})()",
+              "mbart50": r"([a-z]{2})_[A-Z]{2}()"}
 
 
 def code_language(field, code):
