@@ -2,14 +2,18 @@
 
     python scripts/build_languages.py            # write the table
     python scripts/build_languages.py --check    # exit 1 if the shipped table differs from a rebuild
-    python scripts/build_languages.py --report   # also print the Joshi names that matched no code or conflict
+    python scripts/build_languages.py --report   # also print the Joshi names that matched no code or conflict,
+                                                 # and the model codes no rule could place (with notes)
 
 Inputs (data/languages/README.md records version, commit, licence and sha256 of each):
   * python-iso639 (SIL's ISO 639-3 tables): the codes, ISO 639-1, reference names, macrolanguage members;
   * language_data (CLDR v40 + the IANA language subtag registry): English names and scripts;
   * Glottolog 5.1 CLDF languages.csv + codes.csv: glottocode and top-level family;
   * WALS 2020.4 CLDF languages.csv: genus;
-  * Joshi et al. (2020) lang2tax.txt + joshi-aliases.tsv: resource class.
+  * Joshi et al. (2020) lang2tax.txt + joshi-aliases.tsv: resource class;
+  * transformers (the tokenizers' language code lists of NLLB-200, M2M100 and mBART-50) and CLDR v40's
+    language aliases (cldr/aliases.json: supplementalMetadata.xml's languageAlias entries as CLDR's JSON
+    release, cldr-core 40.0.0, ships them): each model family's code.
 
 One row per active ISO 639-3 individual or macrolanguage code (special codes, scope S, and the
 reserved range qaa-qtz are not languages). A field that no source gives is ``unknown``; nothing is
@@ -37,11 +41,29 @@ filled in by hand except the reviewed Joshi name aliases. The rules, field by fi
                  of these without diacritics (names compared case-folded). A name several codes
                  match at its best rank belongs to none. A code keeps the names of its own best rank;
                  if their classes differ (lang2tax lists some languages twice), ``unknown``.
+  flores200      the FLORES-200 code NLLB-200 uses (transformers' tokenization_nllb FAIRSEQ_LANGUAGE_CODES,
+  m2m100         ``hau_Latn``), M2M100's (tokenization_m2m_100 FAIRSEQ_LANGUAGE_CODES["m2m100"], ``ha``) and
+  mbart50        mBART-50's (tokenization_mbart50 FAIRSEQ_LANGUAGE_CODES, ``sw_KE``). A model code's language
+                 part (before the ``_``; all of an M2M100 code) is an ISO 639-1 or 639-3 code. The rules:
+                 1. the codes whose language part is the language's own code (ha, hau);
+                 2. none, and the language is a macrolanguage: the codes of its members (ISO 639-3
+                    membership) that have no ISO 639-1 code of their own (those are languages in their own
+                    right: mBART-50's id_ID is Indonesian, not Malay; no, nb and nn stay apart); where several
+                    members have codes, the member whose CLDR languageAlias replacement is the bare
+                    macrolanguage code (pes -> fa wins over prs -> fa-AF), else none;
+                 3. several codes left, differing in script (zho_Hans, zho_Hant): the one in the language's
+                    primary CLDR script (``scripts``' first; for a macrolanguage without one, its chosen
+                    member's), else none.
+                 No code, or none chosen: ``unknown``. An individual language never takes its
+                 macrolanguage's code (swh has no M2M100 code, sw has ``sw``). --report lists what stayed
+                 unresolved, the model codes that name no language of the table, and the macrolanguages
+                 whose one member with a code is not CLDR's (ps takes pbt_Arab; CLDR's ps is pbu).
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import re
 import sys
 import unicodedata
@@ -53,8 +75,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "languages"
 OUT = ROOT / "pyserini_xqg" / "resources" / "languages.tsv"
-PINS = {"python-iso639": "2026.7.23", "language_data": "1.4.0"}  # setup.cfg's `languages` extra pins the same
-COLUMNS = ("iso639_3", "iso639_1", "name", "family", "genus", "scripts", "resource_class", "glottocode")
+PINS = {"python-iso639": "2026.7.23", "language_data": "1.4.0",
+        "transformers": "5.25.0"}  # setup.cfg's `languages` and `test` extras pin the same
+MODELS = ("flores200", "m2m100", "mbart50")  # NLLB-200's, M2M100's and mBART-50's language codes
+COLUMNS = ("iso639_3", "iso639_1", "name", "family", "genus", "scripts", "resource_class", "glottocode", *MODELS)
 UNKNOWN = "unknown"
 
 
@@ -228,6 +252,87 @@ def match_joshi(claims: dict[str, dict[int, set[str]]], classes: dict[str, set[s
     return result, owners, conflicts
 
 
+# ---- the models' language codes (transformers' tokenizers, CLDR aliases) ------------------------------
+
+def model_codes() -> dict[str, list[str]]:
+    """field -> the language codes its tokenizer ships, in transformers' order."""
+    from transformers.models.m2m_100.tokenization_m2m_100 import FAIRSEQ_LANGUAGE_CODES as M2M100
+    from transformers.models.mbart50.tokenization_mbart50 import FAIRSEQ_LANGUAGE_CODES as MBART50
+    from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES as NLLB
+    return {"flores200": list(NLLB), "m2m100": list(M2M100["m2m100"]), "mbart50": list(MBART50)}
+
+
+def language_part(code: str) -> str:
+    """'hau_Latn' -> 'hau', 'sw_KE' -> 'sw', 'ast' -> 'ast'."""
+    return code.split("_")[0]
+
+
+def script_part(code: str) -> str | None:
+    """'zho_Hans' -> 'Hans'; None for a code without an ISO 15924 subtag ('sw_KE', 'ha')."""
+    rest = code.split("_")[1:]
+    return rest[0] if rest and re.fullmatch(r"[A-Z][a-z]{3}", rest[0]) else None
+
+
+def cldr_macrolanguage_aliases(path: Path = DATA / "cldr" / "aliases.json") -> dict[str, str]:
+    """ISO 639-3 code -> CLDR's replacement, for CLDR's languageAlias entries (pes -> fa, prs -> fa-AF)."""
+    aliases = json.loads(path.read_text(encoding="utf-8"))["supplemental"]["metadata"]["alias"]["languageAlias"]
+    return {code: entry["_replacement"] for code, entry in aliases.items()}
+
+
+def assign_model_codes(table: dict[str, dict], members: dict[str, list[str]], codes: list[str],
+                       aliases: dict[str, str]) -> tuple[dict[str, str], list[str], list[str]]:
+    """ISO 639-3 code -> the model's code for it (languages it does not cover left out); the languages and
+    model codes left unresolved; and notes on the macrolanguages whose member is not CLDR's default one.
+
+    ``table``: ISO 639-3 code -> row (iso639_1, scripts); ``members``: macrolanguage -> its members;
+    ``aliases``: CLDR's languageAlias replacements."""
+    by_part = defaultdict(list)  # language part -> its model codes
+    for code in codes:
+        by_part[language_part(code)].append(code)
+    own = {c: by_part.get(row["iso639_1"], []) + by_part.get(c, []) for c, row in table.items()}
+    chosen, unresolved, notes = {}, [], []
+
+    def primary(code: str) -> str | None:
+        return None if table[code]["scripts"] == UNKNOWN else table[code]["scripts"].split()[0]
+
+    for code, row in table.items():
+        lang, candidates = code, own[code]
+        bcp = row["iso639_1"] or code
+        if not candidates and code in members:  # a macrolanguage: the member the model uses
+            # a member with its own ISO 639-1 code is a language in its own right (id, hr, nb), not a variety
+            used = [m for m in members[code] if own[m] and not table[m]["iso639_1"]]
+            if not used and any(own[m] for m in members[code]):
+                notes.append(f"{code}\tnone: its members with codes are languages with ISO 639-1 codes of their own ("
+                             + ", ".join(f"{m} {table[m]['iso639_1']}" for m in members[code] if own[m]) + ")")
+            named = [m for m in used if aliases.get(m) == bcp]  # CLDR: bcp stands for this member
+            if len(used) > 1 and len(named) != 1:
+                which = "none of them" if not named else " and ".join(named)
+                unresolved.append(f"{code}\tmembers {' '.join(used)} have codes; CLDR aliases {which} to {bcp}")
+                continue
+            if len(used) > 1:
+                used = named
+            if used:
+                lang, candidates = used[0], own[used[0]]
+                if not named:
+                    default = " ".join(m for m in members[code] if aliases.get(m) == bcp) or "none"
+                    notes.append(f"{code}\ttakes {lang}, its only member with a code; "
+                                 f"CLDR's member for {bcp}: {default}")
+        if len(candidates) > 1:
+            script = primary(code) or primary(lang)
+            fits = [c for c in candidates if script and script_part(c) == script]
+            if len(fits) != 1:
+                unresolved.append(f"{code}\tcodes {' '.join(candidates)}: none in its primary script "
+                                  f"({script or 'no CLDR script'})")
+                continue
+            candidates = fits
+        if candidates:
+            chosen[code] = candidates[0]
+    known = {p for c, row in table.items() for p in (c, row["iso639_1"]) if p}
+    unresolved += [f"{c}\tnames no language of the table (no active ISO 639-1 or 639-3 code {language_part(c)})"
+                   for c in codes if language_part(c) not in known]
+    return chosen, unresolved, notes
+
+
 # ---- the table ----------------------------------------------------------------------------------------
 
 def rows() -> tuple[list[dict], dict]:
@@ -252,7 +357,7 @@ def rows() -> tuple[list[dict], dict]:
             "iso639_3": lang.part3, "iso639_1": lang.part1 or "", "name": name,
             "family": glottolog.family(g) if g else UNKNOWN, "genus": wals.genus(lang.part3, g),
             "scripts": " ".join(scripts.get(bcp, [])) or UNKNOWN, "resource_class": UNKNOWN,
-            "glottocode": g["ID"] if g else UNKNOWN}
+            "glottocode": g["ID"] if g else UNKNOWN, **dict.fromkeys(MODELS, UNKNOWN)}
         own_names[lang.part3] = ([lang.name], [cldr_name] if cldr_name else [], [],
                                  [n.print for n in lang.other_names or []] + [unqualified(lang.name)]
                                  + ([g["Name"]] if g else []))
@@ -294,7 +399,14 @@ def rows() -> tuple[list[dict], dict]:
     matched, owners, conflicts = match_joshi(claims, classes, joshi_aliases())
     for code, cls in matched.items():
         table[code]["resource_class"] = cls
-    return [table[c] for c in sorted(table)], {"owners": owners, "conflicts": conflicts, "classes": classes}
+
+    aliases, unresolved, notes = cldr_macrolanguage_aliases(), {}, {}
+    for field, codes in model_codes().items():
+        chosen, unresolved[field], notes[field] = assign_model_codes(table, members, codes, aliases)
+        for code, model_code in chosen.items():
+            table[code][field] = model_code
+    return [table[c] for c in sorted(table)], {"owners": owners, "conflicts": conflicts, "classes": classes,
+                                               "unresolved": unresolved, "notes": notes}
 
 
 def header() -> str:
@@ -305,6 +417,9 @@ def header() -> str:
         f" English names and scripts (ISO 15924): CLDR v40 via language_data {PINS['language_data']}",
         "# family, glottocode: Glottolog 5.1 (CC-BY-4.0); genus: WALS 2020.4 (CC-BY-4.0);"
         " resource_class: Joshi et al. (2020) lang2tax.txt, 0 (left behind) .. 5 (winners)",
+        "# flores200 (NLLB-200), m2m100, mbart50: the tokenizers' language codes of transformers"
+        f" {PINS['transformers']};"
+        " macrolanguages by ISO 639-3 membership and CLDR v40's language aliases",
         "# unknown: no source gives the field",
     ]) + "\n"
 
@@ -318,7 +433,8 @@ def render() -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="compare the shipped table with a rebuild; write nothing")
-    p.add_argument("--report", action="store_true", help="list lang2tax names that matched no code or conflict")
+    p.add_argument("--report", action="store_true",
+                   help="list lang2tax names that matched no code or conflict, and the model codes left unresolved")
     args = p.parse_args(argv)
     text = render()
     if args.report:
@@ -330,6 +446,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}\t{','.join(sorted(classes[name]))}\t{what}\t{' '.join(codes)}")
         for code, names in sorted(extra["conflicts"].items()):
             print(f"{code}\tconflicting classes\t" + "; ".join(f"{n}: {','.join(sorted(classes[n]))}" for n in names))
+        for field in MODELS:
+            for line in extra["unresolved"][field]:
+                print(f"{field}\tunresolved\t{line}")
+            for line in extra["notes"][field]:
+                print(f"{field}\tnote\t{line}")
     if args.check:
         current = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
         if current != text:
@@ -337,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT} ({text.count(chr(10)) - 5} languages, {len(text.encode())} bytes)", file=sys.stderr)
+    print(f"wrote {OUT} ({text.count(chr(10)) - 6} languages, {len(text.encode())} bytes)", file=sys.stderr)
     return 0
 
 

@@ -1,12 +1,14 @@
 """Language metadata: every ISO 639-1/639-3 code resolves, and each field agrees with its published source.
 
 The expectations are read from the sources themselves (data/languages/, python-iso639, language_data's
-CLDR files), not typed in: the shipped table must equal a fresh rebuild, and each field is checked
-against its source by a route of its own (Glottolog's family trees rather than its Family_ID column).
+CLDR files, transformers' tokenizer code lists), not typed in: the shipped table must equal a fresh
+rebuild, and each field is checked against its source by a route of its own (Glottolog's family trees
+rather than its Family_ID column; the model codes parsed back into ISO 639 codes).
 """
 import csv
 import hashlib
 import importlib.util
+import json
 import re
 import subprocess
 import sys
@@ -22,11 +24,12 @@ import pytest
 from language_data.name_data import CODE_TO_NAMES
 
 from pyserini_xqg.io.files import RESOURCES, DataError
-from pyserini_xqg.io.languages import LANGUAGES, XOR_TYDI, check_language
+from pyserini_xqg.io.languages import LANGUAGES, XOR_TYDI, check_language, model_code
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "languages"
 ISSUE = ("ha", "hau", "ig", "yo", "zu", "rw", "tw", "bem", "sw", "am", "te", "ja", "kk", "en")
+MODELS = ("flores200", "m2m100", "mbart50")
 
 
 def read_csv(path):
@@ -126,6 +129,41 @@ def name_index():
         except (iso639.LanguageNotFoundError, ValueError):
             pass
     return out
+
+
+@cache
+def tokenizer_codes():
+    """field -> the language codes transformers' tokenizer for that model family ships."""
+    from transformers.models.m2m_100.tokenization_m2m_100 import FAIRSEQ_LANGUAGE_CODES as m2m100
+    from transformers.models.mbart50.tokenization_mbart50 import FAIRSEQ_LANGUAGE_CODES as mbart50
+    from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES as nllb
+
+    return {"flores200": tuple(nllb), "m2m100": tuple(m2m100["m2m100"]), "mbart50": tuple(mbart50)}
+
+
+# each family's code: an ISO 639-3 code and a script (hau_Latn), an ISO 639 code (ha, ast), an ISO 639-1
+# code and a region (sw_KE)
+CODE_FORMS = {"flores200": r"([a-z]{3})_([A-Z][a-z]{3})", "m2m100": r"([a-z]{2,3})()",
+              "mbart50": r"([a-z]{2})_[A-Z]{2}()"}
+
+
+def code_language(field, code):
+    """python-iso639's entry for the language a model code names, and the code's script ("" if none);
+    (None, "") if the code names no ISO 639 language."""
+    m = re.fullmatch(CODE_FORMS[field], code)
+    assert m, (field, code)
+    try:
+        return iso(m.group(1)), m.group(2)
+    except iso639.LanguageNotFoundError:
+        return None, ""
+
+
+@cache
+def cldr_aliases():
+    """ISO 639 code -> CLDR's replacement for it (cldr/aliases.json, CLDR v40's languageAlias)."""
+    data = json.loads((DATA / "cldr" / "aliases.json").read_text(encoding="utf-8"))
+    assert data["supplemental"]["version"]["_cldrVersion"] == "40"
+    return {k: v["_replacement"] for k, v in data["supplemental"]["metadata"]["alias"]["languageAlias"].items()}
 
 
 def plain(name):
@@ -306,6 +344,109 @@ def test_resource_classes_are_joshis():
     assert sum(l.resource_class != "unknown" for l in LANGUAGES.values()) > 1500
 
 
+# ---- the translation models' language codes ------------------------------------------------------------
+
+def test_the_issue_languages_get_nllbs_codes():
+    codes = ("ha", "sw", "ar", "fa", "ms", "tw", "bem")
+    expected = ("hau_Latn", "swh_Latn", "arb_Arab", "pes_Arab", "zsm_Latn", "twi_Latn", "bem_Latn")
+    assert tuple(LANGUAGES[c].flores200 for c in codes) == expected
+    assert tuple(model_code(c, "nllb") for c in codes) == expected
+    assert set(expected) <= set(tokenizer_codes()["flores200"])
+    assert (LANGUAGES["sw"].m2m100, LANGUAGES["sw"].mbart50) == ("sw", "sw_KE")
+    assert (LANGUAGES["ha"].m2m100, LANGUAGES["ha"].mbart50) == ("ha", "unknown")
+    assert LANGUAGES["hau"] is LANGUAGES["ha"] and model_code("hau", "m2m100") == "ha"
+
+
+def test_every_model_code_is_the_tokenizers_and_names_the_language_or_its_member():
+    for field in MODELS:
+        listed = set(tokenizer_codes()[field])
+        for lang in LANGUAGES.values():
+            code = getattr(lang, field)
+            if code == "unknown":
+                continue
+            assert code in listed, (field, lang)
+            named, script = code_language(field, code)
+            if named.part3 != lang.iso639_3:  # a macrolanguage: a member without an ISO 639-1 code of its own
+                assert named.macrolanguage == lang.iso639_3 and not named.part1, (field, lang, code)
+                assert not [c for c in listed if (code_language(field, c)[0] or named).part3 == lang.iso639_3]
+            if script and sum(code_language(field, c)[0] == named for c in listed) > 1:  # several scripts
+                assert script == (lang.script if lang.scripts else LANGUAGES[named.part3].script), (field, lang)
+    covered = {f: sum(getattr(l, f) != "unknown" for l in LANGUAGES.values()) for f in MODELS}
+    assert covered["flores200"] > 200 and covered["m2m100"] > 95 and covered["mbart50"] > 50
+
+
+def test_a_language_gets_its_own_code_and_no_code_names_is_unknown():
+    for field in MODELS:
+        own, via_member = defaultdict(list), defaultdict(list)
+        for code in tokenizer_codes()[field]:
+            named, _ = code_language(field, code)
+            if named is None:  # M2M100's ns (Northern Sotho is nso), NLLB's retired ajp: no language
+                assert code in ("ns", "ajp_Arab") and code not in {getattr(l, field) for l in LANGUAGES.values()}
+                continue
+            own[named.part3].append(code)
+            if named.macrolanguage and not named.part1:
+                via_member[named.macrolanguage].append(code)
+        for lang in LANGUAGES.values():
+            code = getattr(lang, field)
+            if len(own[lang.iso639_3]) == 1:
+                assert code == own[lang.iso639_3][0], (field, lang)
+            elif not own[lang.iso639_3] and not via_member[lang.iso639_3]:
+                assert code == "unknown", (field, lang)
+    # an individual language never takes its macrolanguage's code; a member with an ISO 639-1 code is no variety
+    assert LANGUAGES["swh"].m2m100 == "unknown" and LANGUAGES["sw"].m2m100 == "sw"
+    assert LANGUAGES["ms"].mbart50 == "unknown" and LANGUAGES["id"].mbart50 in tokenizer_codes()["mbart50"]
+    assert LANGUAGES["no"].flores200 == "unknown" and LANGUAGES["nb"].flores200 in tokenizer_codes()["flores200"]
+    assert {LANGUAGES["bem"].m2m100, LANGUAGES["bem"].mbart50, LANGUAGES["tw"].m2m100} == {"unknown"}
+
+
+def test_cldr_picks_the_member_a_macrolanguage_code_stands_for():
+    """fa: NLLB has pes_Arab and prs_Arab; CLDR replaces pes by fa and prs by fa-AF, so fa is pes."""
+    assert cldr_aliases()["pes"] == "fa" and cldr_aliases()["prs"] == "fa-AF"
+    assert LANGUAGES["fa"].flores200 == "pes_Arab" and LANGUAGES["prs"].flores200 == "prs_Arab"
+    assert LANGUAGES["fa"].flores200 != LANGUAGES["prs"].flores200 in tokenizer_codes()["flores200"]
+    # wherever several members have codes, the one taken is the one CLDR replaces by the bare macrolanguage code
+    for field in MODELS:
+        members = defaultdict(set)  # macrolanguage -> its members with codes (no ISO 639-1 code of their own)
+        for named in filter(None, (code_language(field, c)[0] for c in tokenizer_codes()[field])):
+            if named.macrolanguage and not named.part1:
+                members[named.macrolanguage].add(named.part3)
+        decided = 0
+        for macro, used in members.items():
+            lang, named = LANGUAGES[macro], None
+            code = getattr(lang, field)
+            if code != "unknown":
+                named = code_language(field, code)[0].part3
+            if len(used) > 1 and named in used:
+                assert cldr_aliases()[named] == lang.code, (field, lang)
+                decided += 1
+        assert decided >= (5 if field == "flores200" else 0)
+    assert [LANGUAGES[c].flores200 for c in ("ar", "ms", "ku", "az", "lv")] == [
+        "arb_Arab", "zsm_Latn", "kmr_Latn", "azj_Latn", "lvs_Latn"]
+
+
+def test_several_scripts_are_decided_by_the_primary_script():
+    assert LANGUAGES["zh"].script == "Hans" and LANGUAGES["zh"].flores200 == "zho_Hans"
+    assert LANGUAGES["ks"].script == "Arab" and LANGUAGES["ks"].flores200 == "kas_Arab"
+    assert {"zho_Hant", "kas_Deva"} <= set(tokenizer_codes()["flores200"])
+    # Central Kanuri has knc_Arab and knc_Latn but no CLDR script: unresolved
+    assert LANGUAGES["knc"].scripts == () and LANGUAGES["knc"].flores200 == "unknown"
+
+
+def test_model_code_names_the_language_and_family_it_does_not_cover():
+    assert model_code("sw", "nllb") == "swh_Latn" and model_code("sw", "mbart50") == "sw_KE"
+    assert model_code("swa", "m2m100") == "sw"
+    with pytest.raises(DataError, match=r"NLLB-200 does not cover Norwegian \(no\)"):
+        model_code("no", "nllb")
+    with pytest.raises(DataError, match=r"M2M100 does not cover Bemba \(bem\)"):
+        model_code("bem", "m2m100")
+    with pytest.raises(DataError, match=r"topics\.tsv:2: mBART-50 does not cover Hausa \(ha\)"):
+        model_code("ha", "mbart50", "topics.tsv", 2)
+    with pytest.raises(DataError, match="unknown language code 'xq'"):
+        model_code("xq", "nllb")
+    with pytest.raises(ValueError, match="unknown model family 'opus'; expected one of nllb, m2m100, mbart50"):
+        model_code("sw", "opus")
+
+
 def test_xor_tydi_and_the_sample_order():
     from pyserini_xqg.io.sample import Sample
 
@@ -327,7 +468,7 @@ def test_the_shipped_table_equals_a_rebuild_from_the_sources():
 
 def test_the_sources_are_the_files_the_readme_records():
     table = re.findall(r"^\| ([\w/.-]+) \| ([0-9a-f]{64}) \|$", (DATA / "README.md").read_text(encoding="utf-8"), re.M)
-    assert len(table) == 9
+    assert len(table) == 11
     for rel, digest in table:
         assert hashlib.sha256((DATA / rel).read_bytes()).hexdigest() == digest, rel
 
@@ -371,7 +512,13 @@ def test_languages_command_prints_a_tsv(capsys):
         lang = LANGUAGES[code]
         assert row == {"code": lang.code, "name": lang.name, "family": lang.family, "genus": lang.genus,
                        "script": lang.script, "resource_class": lang.resource_class, "iso639_3": lang.iso639_3,
-                       "glottocode": lang.glottocode, "scripts": " ".join(lang.scripts) or "unknown"}
+                       "glottocode": lang.glottocode, "scripts": " ".join(lang.scripts) or "unknown",
+                       "flores200": lang.flores200, "m2m100": lang.m2m100, "mbart50": lang.mbart50}
+    assert main(["languages", "ha", "sw", "ar", "fa", "ms", "tw", "bem"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    column = lines[0].split("\t").index("flores200")
+    assert [line.split("\t")[column] for line in lines[1:]] == [
+        "hau_Latn", "swh_Latn", "arb_Arab", "pes_Arab", "zsm_Latn", "twi_Latn", "bem_Latn"]
     assert main(["languages", "aab"]) == 0 and "\tunknown\t" in capsys.readouterr().out
     assert main(["languages", "ha", "xq"]) == 2
     captured = capsys.readouterr()

@@ -6,7 +6,8 @@ import sys
 
 from .languages import LANGUAGES, check_language
 
-COLUMNS = ("code", "name", "family", "genus", "script", "resource_class", "iso639_3", "glottocode", "scripts")
+COLUMNS = ("code", "name", "family", "genus", "script", "resource_class", "iso639_3", "glottocode", "scripts",
+           "flores200", "m2m100", "mbart50")
 
 
 def add_languages_arguments(p: argparse.ArgumentParser) -> None:

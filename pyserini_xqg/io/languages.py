@@ -1,7 +1,8 @@
 """Language metadata for every ISO 639-1 / 639-3 code, read from the shipped resources/languages.tsv.
 
-The table is derived from published sources (ISO 639-3, CLDR, Glottolog, WALS, Joshi et al. 2020)
-by ``scripts/build_languages.py``; ``data/languages/README.md`` names each source with its
+The table is derived from published sources (ISO 639-3, CLDR, Glottolog, WALS, Joshi et al. 2020, and
+the language code lists of transformers' NLLB-200, M2M100 and mBART-50 tokenizers) by
+``scripts/build_languages.py``; ``data/languages/README.md`` names each source with its
 version and licence. A field that no source gives is ``"unknown"``. This module needs only the
 standard library and reads the table once, on first use.
 """
@@ -18,6 +19,8 @@ from .files import RESOURCES, DataError
 UNKNOWN = "unknown"
 XOR_TYDI = ("ar", "bn", "fi", "ja", "ko", "ru", "te")
 """The seven query languages of XOR-TyDi (the paper's), in its order."""
+MODEL_FAMILIES = {"nllb": ("flores200", "NLLB-200"), "m2m100": ("m2m100", "M2M100"), "mbart50": ("mbart50", "mBART-50")}
+"""model family -> (the Language field with its language codes, the family's name)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,9 @@ class Language:
     scripts: tuple[str, ...]  # ISO 15924, CLDR's order (primary first); () if no source gives one
     resource_class: str       # Joshi et al. (2020): "0" .. "5", or "unknown"
     glottocode: str
+    flores200: str            # the FLORES-200 code NLLB-200 uses ("hau_Latn"), or "unknown"
+    m2m100: str               # M2M100's code ("ha"), or "unknown"
+    mbart50: str              # mBART-50's code ("sw_KE"), or "unknown"
 
     @property
     def script(self) -> str:
@@ -46,7 +52,8 @@ def _read(path: Path) -> list[Language]:
         row = dict(zip(header, line.split("\t")))
         scripts = () if row["scripts"] == UNKNOWN else tuple(row["scripts"].split())
         out.append(Language(row["iso639_1"] or row["iso639_3"], row["iso639_1"], row["iso639_3"], row["name"],
-                            row["family"], row["genus"], scripts, row["resource_class"], row["glottocode"]))
+                            row["family"], row["genus"], scripts, row["resource_class"], row["glottocode"],
+                            row["flores200"], row["m2m100"], row["mbart50"]))
     return out
 
 
@@ -120,3 +127,17 @@ def check_language(code: str, path: str | os.PathLike | None = None, line: int |
     hint = (f"; did you mean {', '.join(f'{shown} ({lang.name})' for shown, lang in close)}?" if close else
             "; not an ISO 639-1 or 639-3 language code")
     raise DataError(path or "<argument>", line, f"unknown language code {code!r}{hint}")
+
+
+def model_code(lang: str, family: str, path: str | os.PathLike | None = None, line: int | None = None) -> str:
+    """The language code that a translation model family ("nllb", "m2m100", "mbart50") uses for ``lang``
+    (``model_code("sw", "nllb")`` -> ``"swh_Latn"``); DataError naming the language and the family where
+    the family does not cover it, or where ``lang`` is no language code (as ``check_language``)."""
+    if family not in MODEL_FAMILIES:
+        raise ValueError(f"unknown model family {family!r}; expected one of {', '.join(MODEL_FAMILIES)}")
+    field, name = MODEL_FAMILIES[family]
+    language = LANGUAGES[check_language(lang, path, line)]
+    code = getattr(language, field)
+    if code == UNKNOWN:
+        raise DataError(path or "<argument>", line, f"{name} does not cover {language.name} ({language.code})")
+    return code
