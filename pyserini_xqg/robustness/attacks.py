@@ -16,9 +16,8 @@ clusters (``regex``'s ``\\X``), so combining marks stay with their base letter.
   packages, read from ``$PYSERINI_XQG_DICTD`` or /usr/share/dictd without a server); applies
   to the languages whose dictionary is installed (Debian 12 packages them for ar, fi, ja, sw;
   ``dictionary_languages`` lists those present);
-- model based: ``paraphrase:MODEL`` (any Hugging Face seq2seq model, prompted with
-  ``--template``, default ``paraphrase: {query}``) and ``backtranslate:FORWARD,BACKWARD``
-  (two translation models, into a pivot language and back), greedy decoding, any script;
+- model based: ``paraphrase:MODEL`` and ``backtranslate:MODEL[,MODEL]`` (``robustness.paraphrase``, on the
+  translation layer: each family's language codes, candidates, a meaning filter), any script;
 - from a file: ``file:PATH`` (qid<TAB>variant, e.g. human paraphrases).
 
 ``rate`` is the share of graphemes (character level) or words (word level) edited, at
@@ -37,6 +36,7 @@ import regex
 from ..io.collection import load_topics
 from ..io.files import DataError
 from ..io.languages import LANGUAGES, UNKNOWN
+from . import paraphrase as paraphrases
 
 
 class NotApplicable(ValueError):
@@ -268,41 +268,6 @@ def code_switch(topics: dict[str, str], lang: str, rate: float, seed: int) -> di
     return out
 
 
-PARAPHRASE_TEMPLATE = "paraphrase: {query}"
-
-
-def seq2seq(model: str, texts: list[str], max_new_tokens: int = 64, batch_size: int = 16) -> list[str]:
-    """Greedy outputs of a Hugging Face seq2seq model (hub name or local path) for ``texts``."""
-    import torch
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(model)
-    net = AutoModelForSeq2SeqLM.from_pretrained(model).eval()
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(texts), batch_size):
-            enc = tokenizer(texts[i:i + batch_size], padding=True, truncation=True, max_length=256, return_tensors="pt")
-            ids = net.generate(**enc, do_sample=False, num_beams=1, max_new_tokens=max_new_tokens)
-            out += [" ".join(t.split()) for t in tokenizer.batch_decode(ids, skip_special_tokens=True)]
-    return out
-
-
-def model_attack(attack: str, topics: dict[str, str], template: str = PARAPHRASE_TEMPLATE) -> tuple[dict, dict]:
-    """Paraphrase or back-translate every query with the named models; returns (topics, params)."""
-    kind, _, models = attack.partition(":")
-    qids = list(topics)
-    if kind == "paraphrase":
-        texts = seq2seq(models, [template.format(query=topics[q]) for q in qids])
-        params = {"model": models, "template": template, "decoding": "greedy"}
-    else:
-        forward, _, backward = models.partition(",")
-        if not backward:
-            raise ValueError("backtranslate needs two models: backtranslate:FORWARD,BACKWARD")
-        texts = seq2seq(backward, seq2seq(forward, [topics[q] for q in qids]))
-        params = {"forward": forward, "backward": backward, "decoding": "greedy"}
-    return {q: t or topics[q] for q, t in zip(qids, texts)}, params  # nothing back: the query stays, as unchanged
-
-
 def _seed(seed: int, attack: str, qid: str) -> int:
     import hashlib
 
@@ -310,8 +275,9 @@ def _seed(seed: int, attack: str, qid: str) -> int:
 
 
 def attack_topics(topics: dict[str, str], lang: str, attack: str, rate: float = 0.1, seed: int = 0,
-                  template: str = PARAPHRASE_TEMPLATE):
-    """Perturbed topics (same qids) and one provenance record per query."""
+                  paraphrase: paraphrases.Settings = paraphrases.Settings(), reference=None):
+    """Perturbed topics (same qids) and one provenance record per query; a model attack (``paraphrase``)
+    picks among its candidates at random (the average case)."""
     from rapidfuzz.distance import Levenshtein
 
     if not 0 < rate <= 1:
@@ -323,8 +289,12 @@ def attack_topics(topics: dict[str, str], lang: str, attack: str, rate: float = 
             raise DataError(attack[5:], None, f"no variant for {len(missing)} queries, e.g. {missing[0]!r}")
         out = {q: variants[q] for q in topics}
         params = {"source": attack[5:]}
-    elif attack.startswith(("paraphrase:", "backtranslate:")):
-        out, params = model_attack(attack, topics, template)
+    elif paraphrases.is_model_attack(attack):
+        made, params = paraphrases.candidates_once(attack, topics, lang, paraphrase, seed)
+        params = {**params, "reference_encoder": paraphrases.describe_encoder(reference)}
+        filtered = paraphrases.meaning_filter(topics, made, lang, paraphrase.min_similarity, reference)
+        return paraphrases.apply(topics, filtered, paraphrases.pick_random(filtered, seed, attack), attack, params,
+                                 "random")
     elif attack == "code-switch":
         out = code_switch(topics, lang, rate, seed)
         params = {"rate": rate, "seed": seed, "level": "word", "dictionary": f"FreeDict {lang}-eng"}

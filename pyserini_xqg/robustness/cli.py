@@ -13,12 +13,18 @@ from ..io.collection import load_answers, load_corpus, load_language_topics, loa
 from ..io.files import write_text_atomic
 from ..io.languages import check_language
 from ..search.systems import open_index
-from . import adversarial, study
-from .attacks import PARAPHRASE_TEMPLATE, attack_topics
+from . import adversarial, paraphrase, study
+from .attacks import attack_topics
 from .runner import markdown, run_robustness
 
 ATTACK_HELP = ("an attack name (see pyserini_xqg.robustness.attacks), paraphrase:MODEL, "
-               "backtranslate:FORWARD,BACKWARD or file:PATH")
+               "backtranslate:MODEL[,BACKWARD] or file:PATH")
+PARAPHRASE_HELP = {"num_candidates": "paraphrase, backtranslate: candidates made per query",
+                   "pivot": "backtranslate: the language translated through",
+                   "top_p": "paraphrase, backtranslate: nucleus sampling of the candidates",
+                   "template": "paraphrase: the prompt, with {text}",
+                   "pick": "paraphrase, backtranslate: random (the average case) or worst (the candidate that most "
+                   "lowers the target system's objective)"}
 
 
 ADVERSARIAL_HELP = {"budget": "adversarial: edits per query at most", "max_candidates": "adversarial: candidate "
@@ -30,9 +36,12 @@ ADVERSARIAL_HELP = {"budget": "adversarial: edits per query at most", "max_candi
 
 
 def add_adversarial_arguments(p: argparse.ArgumentParser, transfer: bool = False) -> None:
+    """The adversarial attack's options, and the paraphrase attacks' (which share --min-similarity)."""
     add_dataclass_arguments(p, adversarial.Settings, tuple(ADVERSARIAL_HELP), ADVERSARIAL_HELP)
-    p.add_argument("--reference-encoder", help="adversarial: an encoder other than the attacked one, for "
-                   "--min-similarity")
+    add_dataclass_arguments(p, paraphrase.Settings, tuple(PARAPHRASE_HELP), PARAPHRASE_HELP,
+                            {"pick": paraphrase.PICKS})
+    p.add_argument("--reference-encoder", help="adversarial, paraphrase: an encoder other than the attacked one, "
+                   "for --min-similarity (the meaning filter)")
     if transfer:
         p.add_argument("--transfer-from", metavar="NAME", help="adversarial: attack this system only and replay "
                        "its queries on the others (black-box transfer); default: each system with its own scores")
@@ -47,14 +56,16 @@ def adversarial_options(args: argparse.Namespace) -> dict:
     if settings.min_similarity and not args.reference_encoder:
         raise ValueError("--min-similarity needs --reference-encoder")
     reference = Embedder(args.reference_encoder).queries if args.reference_encoder else None
-    return {"settings": settings, "reference": reference, "transfer_from": getattr(args, "transfer_from", None)}
+    words = from_args(paraphrase.Settings, args)
+    words.check()
+    return {"settings": settings, "reference": reference, "transfer_from": getattr(args, "transfer_from", None),
+            "paraphrase": words}
 
 
 def add_attack_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--topics", required=True)
     p.add_argument("--lang", required=True, help="the topics' language (ISO 639-1): decides what applies")
     p.add_argument("--attack", required=True, help=ATTACK_HELP + ", or adversarial (with --index and --qrels)")
-    p.add_argument("--template", default=PARAPHRASE_TEMPLATE, help="prompt of paraphrase:MODEL")
     p.add_argument("--rate", type=float, default=0.1, help="share of graphemes or words edited (default 0.1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", required=True, help="perturbed topics TSV; provenance goes to OUTPUT.provenance.jsonl")
@@ -66,17 +77,22 @@ def add_attack_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def attack(args: argparse.Namespace) -> None:
+    options = adversarial_options(args)
+    targeted = args.attack == "adversarial" or (paraphrase.is_model_attack(args.attack) and args.pick == "worst")
+    if targeted and (not args.index or not args.qrels):
+        raise ValueError(f"--attack {args.attack}{' --pick worst' * (args.attack != 'adversarial')} needs --index "
+                         "(the system attacked) and --qrels")
+    lang, relevant = check_language(args.lang), relevant_passages(load_qrels(args.qrels)) if targeted else {}
+    system = open_index(args.index, args.a, args.hits) if targeted else None
     if args.attack == "adversarial":
-        if not args.index or not args.qrels:
-            raise ValueError("--attack adversarial needs --index (the system attacked) and --qrels")
-        options = adversarial_options(args)
-        system = open_index(args.index, args.a, args.hits)
-        topics, provenance = adversarial.adversarial_topics(
-            load_topics(args.topics), check_language(args.lang), system.search, relevant_passages(load_qrels(args.qrels)),
-            options["settings"], args.seed, options["reference"])
+        topics, provenance = adversarial.adversarial_topics(load_topics(args.topics), lang, system.search, relevant,
+                                                            options["settings"], args.seed, options["reference"])
+    elif targeted:
+        topics, provenance = paraphrase.worst_topics(load_topics(args.topics), lang, args.attack, options["paraphrase"],
+                                                     args.seed, system.search, relevant, options["reference"])
     else:
         topics, provenance = attack_topics(load_topics(args.topics), args.lang, args.attack, args.rate, args.seed,
-                                           args.template)
+                                           options["paraphrase"], options["reference"])
     write_text_atomic(args.output, "".join(f"{q}\t{t}\n" for q, t in topics.items()))
     write_text_atomic(f"{args.output}.provenance.jsonl",
                       "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in provenance))
@@ -111,9 +127,15 @@ def robustness(args: argparse.Namespace) -> None:
         index, weight = (path, float(a)) if at else (where, None)
         systems[name] = open_index(index, weight, args.hits).search
     texts = {d: p.text for d, p in load_corpus(args.corpus).items()}
+    options = adversarial_options(args)
+    if options["reference"]:
+        metas = {name: Path(where.rpartition("@")[0] or where) / "meta.json" for name, where in pairs(args.system).items()}
+        paraphrase.warn_if_attacked(options["reference"], {name: json.loads(m.read_text())["encoder"]["model"]
+                                                           for name, m in metas.items() if m.is_file()},
+                                    lambda line: print(line, file=sys.stderr))
     report = run_robustness(systems, load_language_topics(pairs(args.topics, "LANG=PATH")), args.attacks, args.seeds, args.rate, args.qrels,
                             load_answers(args.answers), texts, args.measures, baseline=args.baseline,
-                            adversarial=adversarial_options(args))
+                            adversarial=options)
     out = Path(args.output)
     write_text_atomic(out / "robustness.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     text = "\n".join(markdown(report, g) for g in ("family", "language"))

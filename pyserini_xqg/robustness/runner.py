@@ -14,6 +14,7 @@ from ..io.journal import Journal
 from ..io.runs import Run
 from .adversarial import (ADVERSARIAL, adversarial_topics, budget_curve, relevant_ranks, sample_queries,
                           success_by_group)
+from . import paraphrase
 from .attacks import NotApplicable, attack_topics, changed
 from .measures import GROUPINGS, over_seeds, per_query, summarise
 
@@ -28,11 +29,14 @@ def _attacked(attack: str, systems, topics, seed: int, rate: float, relevant, ad
     language; the adversarial attack keeps every query it searched, since one it could not change is its
     result, not a no-op."""
     skipped, counts = {}, {}
+    words, reference = adversarial_options.get("paraphrase", paraphrase.Settings()), adversarial_options.get("reference")
+    if is_worst_paraphrase(attack, adversarial_options):
+        return _worst_paraphrases(attack, systems, topics, seed, relevant, adversarial_options)
     if attack != ADVERSARIAL:
         same: dict[str, str] = {}
         for lang, ts in topics.items():
             try:
-                made = changed(ts, attack_topics(ts, lang, attack, rate, seed)[0])
+                made = changed(ts, attack_topics(ts, lang, attack, rate, seed, words, reference)[0])
             except NotApplicable as err:
                 skipped[lang] = str(err)
                 continue
@@ -57,6 +61,37 @@ def _attacked(attack: str, systems, topics, seed: int, rate: float, relevant, ad
     if source:
         attacked = {name: attacked[source] for name in systems}
     return {"topics": attacked, "provenance": provenance, "skipped": skipped, "changed": counts}
+
+
+def is_worst_paraphrase(attack: str, adversarial_options: dict) -> bool:
+    """A paraphrase attack that picks, per system, the candidate that most lowers its objective."""
+    return paraphrase.is_model_attack(attack) and (attack.endswith(paraphrase.WORST) or adversarial_options.get(
+        "paraphrase", paraphrase.Settings()).pick == "worst")
+
+
+def _worst_paraphrases(attack: str, systems, topics, seed: int, relevant, options: dict) -> dict:
+    """The worst-case paraphrase of each query for each system (or for ``transfer_from``, replayed on all): the
+    candidates and the meaning filter once per language, the pick per system. Unchanged queries are left out."""
+    words, reference, source = options["paraphrase"], options.get("reference"), options.get("transfer_from")
+    if source is not None and source not in systems:
+        raise ValueError(f"--transfer-from {source!r} is not among the systems: {', '.join(systems)}")
+    attacked: dict = {name: {} for name in ([source] if source else systems)}
+    provenance: dict = {name: [] for name in attacked}
+    counts = {}
+    for lang, ts in topics.items():
+        made, params = paraphrase.candidates_once(attack, ts, lang, words, seed)
+        params = {**params, "reference_encoder": paraphrase.describe_encoder(reference)}
+        filtered = paraphrase.meaning_filter(ts, made, lang, words.min_similarity, reference)
+        fallback = paraphrase.pick_random(filtered, seed, attack)
+        for name in attacked:
+            picks, objectives = paraphrase.pick_worst(filtered, systems[name], relevant, 10, fallback)
+            out, records = paraphrase.apply(ts, filtered, picks, attack, params, "worst", objectives)
+            attacked[name].update(changed(ts, out))
+            provenance[name] += records
+        counts[lang] = {"queries": len(ts), "changed": len(changed(ts, out))}
+    if source:
+        attacked = {name: attacked[source] for name in systems}
+    return {"topics": attacked, "provenance": provenance, "skipped": {}, "changed": counts}
 
 
 class Cells:
@@ -124,12 +159,13 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
     clean = evaluate({**clean_runs, **(references or {})}, qid_lang, qrels_path, answers, texts, measures)
     report: dict = {"measures": list(measures), "seeds": seeds, "rate": rate, "k": k, "attacks": {},
                     "not_applicable": {}, "changed": {}, "clean": clean.to_json(measures), "per_query_drop": {}}
-    relevant = relevant_passages(load_qrels(qrels_path)) if ADVERSARIAL in attacks else {}
     adversarial = adversarial or {}
+    targeted = ADVERSARIAL in attacks or any(is_worst_paraphrase(a, adversarial) for a in attacks)
+    relevant = relevant_passages(load_qrels(qrels_path)) if targeted else {}
     cells = Cells(journal, {"fingerprint": fingerprint, "systems": list(systems), "topics": topics, "rate": rate,
                             "measures": list(measures), "k": k, "qrels": str(qrels_path),
                             "adversarial": {key: v for key, v in adversarial.items() if key != "reference"},
-                            "reference": _describe(adversarial.get("reference"))}, log)
+                            "reference": paraphrase.describe_encoder(adversarial.get("reference"))}, log)
     for attack in attacks:
         attack_seeds = seeds[:1] if attack == ADVERSARIAL else seeds  # a search, not noise: one seed
         attacked = {seed: cells.get((attack, seed), lambda seed=seed: _attacked(
@@ -192,11 +228,6 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
     return report
 
 
-def _describe(encode) -> dict | None:
-    """What identifies a reference encoder (``Embedder.queries``) across runs."""
-    return encode.__self__.describe() if hasattr(encode, "__self__") else None
-
-
 def _mean_over_seeds(seeds: list[dict[str, dict]]) -> dict[str, float]:
     """qid -> the mean drop over the seeds that changed the query, in qid order of first appearance."""
     drops: dict[str, list[float]] = {}
@@ -230,9 +261,14 @@ def markdown(report: dict, grouping: str = "family") -> str:
     return "\n".join(lines) + "\n"
 
 
+def changed_counts(counts: dict) -> str:
+    """Per language, the queries an attack changed (mean over seeds) of those it was given: ``sw 48/50, ...``."""
+    return ", ".join(f"{lang} {statistics.fmean(c['changed']):.4g}/{c['queries']}" for lang, c in counts.items())
+
+
 def changed_line(counts: dict, adversarial: bool = False) -> str:
-    """Per language, the queries an attack changed (mean over seeds) of those it was given."""
-    cells = ", ".join(f"{lang} {statistics.fmean(c['changed']):.4g}/{c['queries']}" for lang, c in counts.items())
+    """The markdown line under an attack's tables: the queries it changed, and which count in its drops."""
+    cells = changed_counts(counts)
     kept = ("every query searched counts in the drops" if adversarial else
             "the drops are over these; a query left unchanged was not attacked")
     return f"\nQueries changed, of those attacked: {cells} ({kept})." if cells else ""

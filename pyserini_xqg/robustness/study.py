@@ -43,7 +43,8 @@ from ..search.fusion import fuse
 from ..train.encoder import EncoderTraining, train
 from .adversarial import ADVERSARIAL
 from .attacks import ATTACKS
-from .runner import markdown as robustness_markdown, run_robustness, success_markdown
+from . import paraphrase
+from .runner import changed_counts, markdown as robustness_markdown, run_robustness, success_markdown
 
 DENSE, XQG, FT, FT_XQG = "dense", "dense+xQG", "fine-tuned", "fine-tuned+xQG"
 BM25, HYBRID = "bm25", "bm25+dense (RRF)"
@@ -187,12 +188,25 @@ def _matches(found: dict, expected: dict) -> bool:
     return True
 
 
-def query_drops(report: dict, measure: str, adversarial: bool = False) -> dict[str, dict[str, float]]:
-    """system -> qid -> drop averaged over the random attacks that changed the query (or, with
-    ``adversarial``, under the adversarial attack alone: the worst case is kept apart from the average case)."""
+KINDS = ("random", ADVERSARIAL, "paraphrase", "paraphrase, worst case")
+"""The study's kinds of attack, each analysed apart: random noise (the average over the rule-based attacks),
+the adversarial search, and paraphrases (model attacks) in the average case and in the worst case."""
+
+
+def kind_of(attack: str) -> str:
+    if attack == ADVERSARIAL:
+        return ADVERSARIAL
+    if paraphrase.is_model_attack(attack):
+        return KINDS[3] if attack.endswith(paraphrase.WORST) else KINDS[2]
+    return KINDS[0]
+
+
+def query_drops(report: dict, measure: str, kind: str = KINDS[0]) -> dict[str, dict[str, float]]:
+    """system -> qid -> drop averaged over the attacks of ``kind`` (``KINDS``) that changed the query: the
+    worst case and the paraphrases are kept apart from random noise."""
     collected: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for attack, by_system in report["per_query_drop"].items():
-        if (attack == ADVERSARIAL) != adversarial:
+        if kind_of(attack) != kind:
             continue
         for system, by_measure in by_system.items():
             for qid, drop in by_measure[measure].items():
@@ -236,19 +250,17 @@ def analyse(report: dict, alpha: float = 0.05) -> dict:
                  "genus": {q: LANGUAGES[l].genus for q, l in qid_lang.items()},
                  "resource_class": {q: f"class {LANGUAGES[l].resource_class}" for q, l in qid_lang.items()}}
     out: dict = {}
-    for worst in (False, True):
-        if worst and ADVERSARIAL not in report["per_query_drop"]:
-            continue
+    for kind in KINDS:
         for m in report["measures"]:
-            drops = query_drops(report, m, worst)
+            drops = query_drops(report, m, kind)
             if not drops:
                 continue
             table = {g: {"drop": {s: by_group(drops[s], groups) for s in SYSTEMS if s in drops},
                          "effects": effects(drops, groups, alpha)} for g, groups in groupings.items()}
-            if worst:
-                out.setdefault(ADVERSARIAL, {})[m] = table
-            else:
+            if kind == KINDS[0]:
                 out[m] = table
+            else:
+                out.setdefault(kind, {})[m] = table
     return out
 
 
@@ -297,6 +309,10 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
     if ADVERSARIAL in analysis:
         lines += [f"Under the adversarial attack (worst case), on {lead}, by family:\n",
                   *answer(analysis[ADVERSARIAL], lead), ""]
+    for kind in KINDS[2:]:
+        if kind in analysis:
+            lines += [f"Under the {kind} (a section of its own below), on {lead}, by family:\n",
+                      *answer(analysis[kind], lead), ""]
     for m in report["measures"]:
         if m not in analysis:
             continue
@@ -311,6 +327,8 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
     lines += [results_markdown(clean, m, cells[m]) for m in report["measures"]]
     if ADVERSARIAL in analysis:
         lines += adversarial_markdown(report, analysis, meta)
+    if any(kind in analysis for kind in KINDS[2:]):
+        lines += paraphrase_markdown(report, analysis)
     lines += ["\n## Every attack\n", robustness_markdown(report, "family")]
     return "\n".join(lines)
 
@@ -344,6 +362,21 @@ def _systems_made(out: Path, settings: Settings) -> dict:
     return {"indexes": metas, "hits": settings.hits}
 
 
+def paraphrase_markdown(report: dict, analysis: dict) -> list[str]:
+    """The paraphrase attacks: how many queries each changed, then the drop and the effects, average and worst case."""
+    attacks = [a for a in report["per_query_drop"] if paraphrase.is_model_attack(a)]
+    lines = ["\n## Paraphrase attacks\n", "Candidates that pass the meaning filter; the average case draws one with "
+             "the seed, the worst case takes the one that most lowers each system's objective (white-box). A query "
+             "none of whose candidates passed stays unchanged and is left out of the drops.\n"]
+    lines += [f"- {a}: queries changed {changed_counts(report['changed'][a])}" for a in attacks]
+    for kind in KINDS[2:]:
+        if kind in analysis:
+            for m in report["measures"]:
+                for grouping in ("family", "genus", "resource_class"):
+                    lines += _drop_tables(analysis[kind], m, grouping, f"### Mean {m} drop under the {kind}")
+    return lines
+
+
 def run_study(collection: Collection, settings: Settings, log=print, adversarial: dict | None = None) -> dict:
     """Build the four systems, attack them, and write study.md, study.json and plots into the output."""
     started = time.time()
@@ -357,7 +390,12 @@ def run_study(collection: Collection, settings: Settings, log=print, adversarial
     if collection.topics_en:  # translate-test: the human translations never see an attack
         english = {q: t for path in collection.topics_en.values() for q, t in load_topics(path).items()}
         references[TRANSLATE_TEST] = lucene.search(out / "indexes" / BM25, english, settings.hits)
-    report = run_robustness(systems, topics, settings.attacks, settings.seeds, settings.rate, collection.qrels,
+    if adversarial and adversarial.get("reference"):
+        paraphrase.warn_if_attacked(adversarial["reference"], {DENSE: settings.model, FT: str(out / "fine-tuned-encoder")},
+                                    log)
+    attacks = [x for a in settings.attacks  # a paraphrase attack in the average case and in the worst
+               for x in ((a, a + paraphrase.WORST) if paraphrase.is_model_attack(a) else (a,))]
+    report = run_robustness(systems, topics, attacks, settings.seeds, settings.rate, collection.qrels,
                             load_answers(collection.answers), texts, settings.measures, baseline=DENSE, log=log,
                             references=references, adversarial=adversarial, journal=out / "cells.jsonl",
                             fingerprint=_systems_made(out, settings))
