@@ -70,3 +70,23 @@ def tiny_mt5(tmp_path_factory):
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def tiny_seq2seq(tmp_path_factory):
+    """``tiny_seq2seq(family, ct2=False) -> Path``: a tiny random translation model of ``family``
+    (``tests.tiny_models.FAMILIES``: nllb, m2m100, mbart50, marian, mt5), or its CTranslate2 conversion;
+    built once per session. (``tiny_model`` is the BERT encoder above.)"""
+    from . import tiny_models
+
+    built: dict = {}
+
+    def get(family: str, ct2: bool = False) -> Path:
+        if family not in built:
+            built[family] = tiny_models.build(family, tmp_path_factory.mktemp(f"tiny-{family}"))
+        if ct2 and (family, "ct2") not in built:
+            built[family, "ct2"] = tiny_models.convert_ct2(built[family], tmp_path_factory.mktemp(f"tiny-{family}-ct2")
+                                                           / "model")
+        return built[family, "ct2"] if ct2 else built[family]
+
+    return get

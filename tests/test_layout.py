@@ -3,7 +3,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pyserini_xqg"
-STAGES = ("io", "encode", "generate", "index", "search", "eval", "train", "robustness", "engines", "apps")
+STAGES = ("io", "encode", "translate", "generate", "index", "search", "eval", "train", "robustness", "engines", "apps")
 
 
 def module_name(path: Path) -> str:
@@ -69,6 +69,17 @@ def test_no_import_cycles():
     graph = import_graph()
     assert "pyserini_xqg.search.dense" in graph["pyserini_xqg.search.systems"]  # the graph sees real imports
     assert cycles(graph) == []
+
+
+def test_translation_sits_below_generate_and_robustness():
+    graph = import_graph()
+    seen, todo = set(), [m for m in graph if m.startswith("pyserini_xqg.translate")]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo += graph[module]
+    assert not {m for m in seen if m.startswith(("pyserini_xqg.generate", "pyserini_xqg.robustness"))}
 
 
 def test_the_cycle_finder_finds_cycles():
