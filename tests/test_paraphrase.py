@@ -8,7 +8,7 @@ from pyserini_xqg.robustness import paraphrase
 from pyserini_xqg.robustness.adversarial import objective
 
 from .conftest import write
-from .tiny_models import build
+from .tiny_models import build, build_swahili_paraphraser
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +70,26 @@ def test_the_worst_case_pick_lowers_the_objective_at_least_as_much_as_the_averag
             run = system({q: made[q][average[q]]})
             assert objectives[q][worst[q]] <= objective(run[q], relevant[q], 3)[0] + 1e-6
             assert objectives[q][worst[q]] == min(objectives[q])
+
+
+@pytest.fixture(scope="module")
+def swahili(tmp_path_factory):
+    return build_swahili_paraphraser(tmp_path_factory.mktemp("swahili"))
+
+
+def test_robustness_takes_paraphrases_in_the_average_and_the_worst_case(swahili, mini_corpus, tmp_path):
+    assert main(["index", "--corpus", str(mini_corpus), "--index", str(tmp_path / "bm25")]) == 0
+    topics = write(tmp_path / "sw.tsv", "q1\tZiwa Baikal lenye kina kirefu\nq2\tMlima Kilimanjaro Afrika\n")
+    qrels = write(tmp_path / "qrels.txt", "q1 0 d3 1\nq2 0 d5 1\n")
+    answers = write(tmp_path / "answers.jsonl", '{"qid": "q1", "answers": ["Baikal"]}\n{"qid": "q2", "answers": ["Kilimanjaro"]}\n')
+    attack = f"backtranslate:{swahili}"
+    for pick in ("random", "worst"):
+        assert main(["robustness", "--system", f"bm25={tmp_path / 'bm25'}", "--topics", f"sw={topics}", "--qrels",
+                     str(qrels), "--answers", str(answers), "--corpus", str(mini_corpus), "--attacks", attack,
+                     "--seeds", "0", "--pick", pick, "--num-candidates", "3", "--measures", "nDCG@10",
+                     "--output", str(tmp_path / pick)]) == 0
+    reports = {pick: json.loads((tmp_path / pick / "robustness.json").read_text()) for pick in ("random", "worst")}
+    for report in reports.values():
+        assert report["models"][attack]["sw"]["route"] == "sw_KE -> en_XX -> sw_KE"
+        assert report["changed"][attack] == {"sw": {"queries": 2, "changed": [2]}}
+    assert set(reports["worst"]["per_query_drop"][attack]["bm25"]["nDCG@10"]) == {"q1", "q2"}

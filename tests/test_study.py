@@ -12,6 +12,7 @@ import pytest
 from pyserini_xqg.io.languages import LANGUAGES
 
 from .conftest import read_jsonl, write
+from .tiny_models import build_swahili_paraphraser
 
 PASSAGES = {f"p{i:03d}" for i in range(1, 13)}
 LANGS = ("sw", "te")
@@ -110,8 +111,10 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     assert (out / "indexes" / "fine-tuned+xQG" / "index").stat().st_mtime_ns == stamp
     # a rerun with other xQG settings rebuilds the xQG indexes, and only those; it runs the adversarial attack
     plain = (out / "indexes" / "dense" / "index").stat().st_mtime_ns
-    assert main([*args, "--a", "0.9", "--agg", "mean", "--attacks", "adversarial", "--seeds", "0", "--budget", "2",
-                 "--max-candidates", "8", "--queries", "3"]) == 0
+    paraphraser = build_swahili_paraphraser(tmp_path / "paraphraser")
+    backtranslate = f"backtranslate:{paraphraser}"
+    assert main([*args, "--a", "0.9", "--agg", "mean", "--attacks", "adversarial", backtranslate, "--seeds", "0",
+                 "--budget", "2", "--max-candidates", "8", "--queries", "3", "--num-candidates", "2"]) == 0
     for name in ("dense+xQG", "fine-tuned+xQG"):
         meta = json.loads((out / "indexes" / name / "meta.json").read_text())["xqg"]
         assert (meta["a"], meta["agg"]) == (0.9, "mean")
@@ -123,7 +126,14 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     worst = study["robustness"]["attacks"]["adversarial"]["adversarial"]
     assert worst["queries"] == 6 and worst["transfer_from"] is None  # 3 a language, the same for every system
     assert set(worst["budget_curve"]) == set(SYSTEMS) and all(len(c) == 2 for c in worst["budget_curve"].values())
-    assert list(study["analysis"]) == ["adversarial"]  # no random attack ran: only the worst-case tables
+    # no random attack ran: the worst-case tables, and the paraphrases' of their own (average and worst case)
+    assert list(study["analysis"]) == ["adversarial", "paraphrase", "paraphrase, worst case"]
+    models = study["robustness"]["models"]
+    assert models[backtranslate]["sw"]["route"] == models[backtranslate + " (worst)"]["sw"]["route"] == \
+        "sw_KE -> en_XX -> sw_KE"
+    changed = study["robustness"]["changed"][backtranslate]  # Latin words: kept for sw, not for Telugu
+    assert changed["sw"]["changed"] == [6] and changed["te"]["changed"] == [0]
+    assert "## Paraphrase attacks" in text and "### Mean nDCG@10 drop under the paraphrase, worst case by family" in text
     cells = study["analysis"]["adversarial"]["nDCG@10"]["family"]
     assert set(cells["drop"]) == set(SYSTEMS) and set(cells["effects"]) == set(EFFECTS)
     for needle in ("## Adversarial attack (worst case)", "each system attacked with its own scores (white-box)",

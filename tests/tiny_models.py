@@ -188,3 +188,20 @@ def convert_ct2(model_dir: str | Path, output: str | Path) -> Path:
             if p.is_file() and p.name != "config.json" and not p.name.startswith(("model", "pytorch_model"))]
     ctranslate2.converters.TransformersConverter(str(model_dir), copy_files=keep).convert(str(output), force=True)
     return Path(output)
+
+
+def build_swahili_paraphraser(folder: str | Path, words: str = " ziwa mlima kubwa nini wapi") -> Path:
+    """The tiny mBART-50 allowed to write only a few Swahili words (every other token's logit is pushed down by
+    ``final_logits_bias``): its back-translations are Latin-script token soup that differs from the query, so
+    they pass the meaning filter's script check where no reference encoder is given."""
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    folder = build("mbart50", Path(folder))
+    tokenizer, model = AutoTokenizer.from_pretrained(folder), AutoModelForSeq2SeqLM.from_pretrained(folder)
+    allowed = [*tokenizer.convert_tokens_to_ids(tokenizer.tokenize(words)), tokenizer.eos_token_id]
+    with torch.no_grad():
+        model.final_logits_bias.fill_(-1e4)
+        model.final_logits_bias[0, allowed] = 0.0
+    model.save_pretrained(folder)
+    return folder

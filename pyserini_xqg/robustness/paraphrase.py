@@ -126,15 +126,16 @@ def warn_if_attacked(reference, models: Mapping[str, str], log=print) -> None:
                 "filter then favours that system's view of meaning; pass another --reference-encoder")
 
 
-def in_script(text: str, lang: str) -> bool:
-    """Whether most of ``text``'s letters are in ``lang``'s script (ISO 15924, from ``io.languages``)."""
+def in_script(text: str, lang: str, share: float = 0.9) -> bool:
+    """Whether ``share`` of ``text``'s letters (or more) are in ``lang``'s script (ISO 15924, from ``io.languages``):
+    a name in another script may stay, token soup of several scripts may not."""
     script = LANGUAGES[lang].script
     letters = regex.findall(r"\p{L}", text)
     if not letters or script == "unknown":
         return bool(letters)
     names = _SCRIPTS.get(script, (script,))
     ours = sum(any(regex.match(rf"\p{{sc={name}}}", c) for name in names) for c in letters)
-    return ours >= len(letters) / 2
+    return ours >= share * len(letters)
 
 
 def meaning_filter(topics: Mapping[str, str], made: Mapping[str, list[str]], lang: str, min_similarity: float = 0.0,
@@ -195,6 +196,11 @@ def pick_worst(filtered: Mapping[str, list[dict]], search, relevant: Mapping[str
         live = [(s, i) for i, s in enumerate(scores[q]) if s is not None]
         out[q] = min(live)[1] if live else (fallback or {}).get(q)
     return out, scores
+
+
+def models_of(provenance: list[dict]) -> dict:
+    """What made a language's paraphrases (models, codes, route, decoding, filter), from its provenance."""
+    return {k: v for k, v in provenance[0]["params"].items() if k != "pivots"} if provenance else {}
 
 
 def apply(topics: Mapping[str, str], filtered: Mapping[str, list[dict]], picks: Mapping[str, int | None],

@@ -34,15 +34,20 @@ def _attacked(attack: str, systems, topics, seed: int, rate: float, relevant, ad
         return _worst_paraphrases(attack, systems, topics, seed, relevant, adversarial_options)
     if attack != ADVERSARIAL:
         same: dict[str, str] = {}
+        models = {}
         for lang, ts in topics.items():
             try:
-                made = changed(ts, attack_topics(ts, lang, attack, rate, seed, words, reference)[0])
+                out, records = attack_topics(ts, lang, attack, rate, seed, words, reference)
             except NotApplicable as err:
                 skipped[lang] = str(err)
                 continue
+            made = changed(ts, out)
             same.update(made)
             counts[lang] = {"queries": len(ts), "changed": len(made)}
-        return {"topics": {name: same for name in systems}, "provenance": {}, "skipped": skipped, "changed": counts}
+            if paraphrase.is_model_attack(attack):
+                models[lang] = paraphrase.models_of(records)
+        return {"topics": {name: same for name in systems}, "provenance": {}, "skipped": skipped, "changed": counts,
+                "models": models}
     source = adversarial_options.get("transfer_from")
     if source is not None and source not in systems:
         raise ValueError(f"--transfer-from {source!r} is not among the systems: {', '.join(systems)}")
@@ -77,7 +82,7 @@ def _worst_paraphrases(attack: str, systems, topics, seed: int, relevant, option
         raise ValueError(f"--transfer-from {source!r} is not among the systems: {', '.join(systems)}")
     attacked: dict = {name: {} for name in ([source] if source else systems)}
     provenance: dict = {name: [] for name in attacked}
-    counts = {}
+    counts, models = {}, {}
     for lang, ts in topics.items():
         made, params = paraphrase.candidates_once(attack, ts, lang, words, seed)
         params = {**params, "reference_encoder": paraphrase.describe_encoder(reference)}
@@ -89,9 +94,10 @@ def _worst_paraphrases(attack: str, systems, topics, seed: int, relevant, option
             attacked[name].update(changed(ts, out))
             provenance[name] += records
         counts[lang] = {"queries": len(ts), "changed": len(changed(ts, out))}
+        models[lang] = paraphrase.models_of(records)
     if source:
         attacked = {name: attacked[source] for name in systems}
-    return {"topics": attacked, "provenance": provenance, "skipped": {}, "changed": counts}
+    return {"topics": attacked, "provenance": provenance, "skipped": {}, "changed": counts, "models": models}
 
 
 class Cells:
@@ -172,6 +178,8 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
             attack, systems, topics, seed, rate, relevant, adversarial, log)) for seed in attack_seeds}
         first = attacked[attack_seeds[0]]
         report["not_applicable"][attack] = first["skipped"]
+        if first.get("models"):
+            report.setdefault("models", {})[attack] = first["models"]
         report["changed"][attack] = {lang: {"queries": c["queries"],
                                             "changed": [attacked[s]["changed"][lang]["changed"] for s in attack_seeds]}
                                      for lang, c in first["changed"].items()}
