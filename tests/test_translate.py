@@ -14,15 +14,7 @@ CASES = {"nllb": ("ha", "eng_Latn", "hau_Latn"), "m2m100": ("ha", "__en__", "__h
          "mbart50": ("sw", "en_XX", "sw_KE"), "marian": ("ha", None, ">>hau<<"), "mt5": ("ha", None, None)}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models decode step by step: on 2 busy cores, 2 torch threads ran 25-90x slower than one."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -80,7 +80,7 @@ class HFGenerator:
                              "num_return_sequences": self.n},
                 "seed": self.seed, "dtype": self.dtype}
 
-    def provenances(self) -> list[dict]:
+    def provenances(self, langs: list[str] | None = None) -> list[dict]:
         """The provenance every record this generator writes carries."""
         return [self.provenance]
 
@@ -159,7 +159,7 @@ class FileGenerator:
 
     path: str | os.PathLike
 
-    def provenances(self) -> list[dict]:
+    def provenances(self, langs: list[str] | None = None) -> list[dict]:
         """The provenances the file's records carry (read once through)."""
         found = []
         for record in read_generated(self.path):
@@ -184,7 +184,7 @@ class FileGenerator:
 
 
 GENERATORS = {"hf": HFGenerator, "file": FileGenerator}
-Generator = HFGenerator | FileGenerator
+Generator = HFGenerator | FileGenerator  # or generate.translated.TranslatedGenerator over either
 
 
 def parse_generator(spec: str) -> tuple[str, str]:
@@ -206,14 +206,15 @@ def generate_queries(corpus: str | os.PathLike, output: str | os.PathLike, gener
                      **options) -> Path:
     """Generate (or import) queries for a corpus shard into ``output``, resuming if it exists.
 
-    ``generator`` is a spec (``hf:MODEL``, ``file:PATH``) or a back end already made.
+    ``generator`` is a spec (``hf:MODEL``, ``file:PATH``) or a back end already made (a
+    ``generate.translated.TranslatedGenerator`` for translate-generate).
     """
     for lang in langs:
         check_language(lang)
     gen = make_generator(generator, **options) if isinstance(generator, str) else generator
     part = Shard(corpus, [p.docid for p in iter_corpus(corpus)], shard_id, shard_num)
     part.docids  # noqa: B018  (checks the shard numbers before anything is written)
-    expected = gen.provenances()
+    expected = gen.provenances(langs)
 
     def same_settings(number: int, record: dict) -> None:
         if record.get("provenance") not in expected:
