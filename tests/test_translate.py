@@ -114,6 +114,19 @@ def test_macrolanguages_reach_their_members_where_python_iso639_is_installed(tra
         translators("nllb").check("ar", "en")
 
 
+def test_without_python_iso639_a_macrolanguage_asks_for_its_member(translators, monkeypatch):
+    from pyserini_xqg.translate import codes
+
+    monkeypatch.setattr(codes, "_iso639", lambda: None)
+    codes._macrolanguage_relatives.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"does not cover Swahili \(sw\) \(or .* pip install python-iso639\)"):
+            translators("nllb").check("sw", "en")
+        assert translators("nllb").codes("swh", "en") == ("swh_Latn", "eng_Latn")
+    finally:
+        codes._macrolanguage_relatives.cache_clear()
+
+
 def test_seeded_sampling_repeats_and_gives_num_candidates(translators):
     tr = translators("nllb")
     sampled = Decoding(num_candidates=3, sample=True, top_k=50, seed=1, max_new_tokens=8, batch_size=2)

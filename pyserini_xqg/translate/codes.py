@@ -50,7 +50,9 @@ def model_code(lang: str, family: str, codes: dict[str, str], model: str) -> str
     if code == "":  # no table entry: the tokenizer's own list decides
         code = _derived_code(LANGUAGES[lang], family, codes, model)
     if code not in codes:
-        raise ValueError(f"{FAMILIES[family]} model {model} does not cover {LANGUAGES[lang].name} ({lang})")
+        hint = "" if code is None or _iso639() else (" (or it lists a member of this macrolanguage: give that "
+                                                     "language's code, or pip install python-iso639)")
+        raise ValueError(f"{FAMILIES[family]} model {model} does not cover {LANGUAGES[lang].name} ({lang}){hint}")
     return code
 
 
@@ -83,9 +85,8 @@ def _derived_code(language: Language, family: str, codes: dict[str, str], model:
 def _macrolanguage_relatives(iso639_3: str) -> frozenset[str]:
     """ISO 639-3 / 639-1 codes of a macrolanguage's members, or of an individual language's macrolanguage
     (python-iso639, where installed; else none)."""
-    try:
-        import iso639
-    except ImportError:
+    iso639 = _iso639()
+    if iso639 is None:
         return frozenset()
     try:
         own = iso639.Language.from_part3(iso639_3)
@@ -95,3 +96,12 @@ def _macrolanguage_relatives(iso639_3: str) -> frozenset[str]:
     if own.macrolanguage:
         related.append(iso639.Language.from_part3(own.macrolanguage))
     return frozenset(c for lang in related for c in (lang.part3, lang.part1) if c)
+
+
+def _iso639():
+    """python-iso639 (the ``languages`` and ``test`` extras), or None where it is not installed."""
+    try:
+        import iso639
+    except ImportError:
+        return None
+    return iso639
