@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..io.files import nfc
 from ..io.languages import LANGUAGES, check_language
-from .codes import FAMILIES, language_tokens, model_code
+from .codes import language_tokens, model_code
 
 PROMPT = "Translate from {source_language} to {target_language}: {text}"
 PLACEHOLDERS = ("source_language", "target_language", "text")
