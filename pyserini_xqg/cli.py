@@ -82,15 +82,16 @@ def _optional_type(field: dataclasses.Field):
 
 
 def add_dataclass_arguments(p: argparse.ArgumentParser, cls, names: Sequence[str], help: Mapping[str, str] = {},
-                            choices: Mapping[str, Sequence] = {}) -> None:
+                            choices: Mapping[str, Sequence] = {}, prefix: str = "") -> None:
     """``--field-name`` options for the named fields of dataclass ``cls``, with its defaults and value types.
 
     A field without a default becomes a required option; a list or tuple default takes one or more values.
+    ``prefix`` (``"translate-"``) goes before each option name and, as ``translate_``, its destination.
     """
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for name in names:
         default = _default(fields[name])
-        kwargs: dict = {"dest": name, "help": help.get(name)}
+        kwargs: dict = {"dest": prefix.replace("-", "_") + name, "help": help.get(name)}
         if name in choices:
             kwargs["choices"] = choices[name]
         if default is dataclasses.MISSING:
@@ -103,7 +104,7 @@ def add_dataclass_arguments(p: argparse.ArgumentParser, cls, names: Sequence[str
             kwargs.update(default=default, type=type(default) if default is not None else _optional_type(fields[name]))
         if default is not dataclasses.MISSING and default is not None:
             kwargs["help"] = f"{kwargs['help']} (default {default})" if kwargs["help"] else f"default {default}"
-        p.add_argument("--" + name.replace("_", "-"), **kwargs)
+        p.add_argument("--" + prefix + name.replace("_", "-"), **kwargs)
 
 
 def from_args(cls, args: argparse.Namespace, **values):

@@ -90,3 +90,14 @@ def tiny_seq2seq(tmp_path_factory):
         return built[family, "ct2"] if ct2 else built[family]
 
     return get
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models decode step by step: on 2 busy cores, 2 torch threads ran 25-90x slower than one."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

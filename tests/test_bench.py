@@ -45,3 +45,16 @@ def test_bench_refuses_unknown_sections(capsys):
 
     assert main(["bench", "--sections", "warp-drive"]) == 2
     assert "unknown bench sections ['warp-drive']" in capsys.readouterr().err
+
+
+def test_bench_translate_section_times_both_back_ends(tmp_path, tiny_seq2seq, one_torch_thread):
+    from pyserini_xqg.apps.bench import Bench
+    from pyserini_xqg.io.sample import Sample
+
+    s = Sample()
+    bench = Bench(str(s.corpus), [str(s.topics("dev", "sw"))], tmp_path, limit=2, log=lambda *a: None)
+    table = bench.translate(str(tiny_seq2seq("nllb")), count=24)
+    figures = bench.figures["translate"]
+    assert figures["texts"] == 24 and figures["same_outputs"] == 24  # the same greedy output from both
+    assert figures["transformers"]["texts_per_s"] > 0 and figures["ratio"] > 0
+    assert "| ctranslate2 | 24 |" in table

@@ -5,7 +5,7 @@ import pytest
 
 from pyserini_xqg.__main__ import main
 from pyserini_xqg.robustness import paraphrase
-from pyserini_xqg.robustness.adversarial import objective
+from pyserini_xqg.robustness.measures import objective
 
 from .conftest import write
 from .tiny_models import build, build_swahili_paraphraser

@@ -14,15 +14,7 @@ CASES = {"nllb": ("ha", "eng_Latn", "hau_Latn"), "m2m100": ("ha", "__en__", "__h
          "mbart50": ("sw", "en_XX", "sw_KE"), "marian": ("ha", None, ">>hau<<"), "mt5": ("ha", None, None)}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models decode step by step: on 2 busy cores, 2 torch threads ran 25-90x slower than one."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -114,12 +106,25 @@ def test_language_codes_come_from_the_tokenizers_own_list(translators):
     assert mt5.codes("yo", "ha") == ("Yoruba", "Hausa")
 
 
-def test_macrolanguages_reach_their_members_where_python_iso639_is_installed(translators):
+def test_codes_come_from_the_language_table_and_marian_from_its_tokenizer(translators):
     pytest.importorskip("iso639")
-    assert translators("nllb").codes("sw", "en") == ("swh_Latn", "eng_Latn")
+    nllb = translators("nllb")
+    assert nllb.codes("sw", "en") == ("swh_Latn", "eng_Latn")  # a macrolanguage: the member NLLB uses
+    assert nllb.codes("ar", "fa") == ("arb_Arab", "pes_Arab")  # several members: CLDR's alias decides
     assert translators("marian").codes("en", "sw") == (None, ">>swh<<")
-    with pytest.raises(ValueError, match=r"several codes for Arabic \(ar\): acm_Arab, .*arb_Arab"):
-        translators("nllb").check("ar", "en")
+
+
+def test_without_python_iso639_a_marian_macrolanguage_asks_for_its_member(translators, monkeypatch):
+    from pyserini_xqg.translate import codes
+
+    monkeypatch.setattr(codes, "_iso639", lambda: None)
+    codes._macrolanguage_relatives.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"does not cover Swahili \(sw\) \(or .* pip install python-iso639\)"):
+            translators("marian").check("en", "sw")
+        assert translators("marian").codes("en", "swh") == (None, ">>swh<<")
+    finally:
+        codes._macrolanguage_relatives.cache_clear()
 
 
 def test_seeded_sampling_repeats_and_gives_num_candidates(translators):

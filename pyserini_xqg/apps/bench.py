@@ -11,6 +11,9 @@ Sections (each prints a table; ``--json`` keeps every figure):
   ``FaissSearcher.batch_search`` on one flat index, with a check that the runs are the same;
 - ``ann``: HNSW and IVF-PQ (faiss) recall@k against the flat index, and their QPS;
 - ``generate``: tokens/s of the hf back end with a small mT5 built from a config;
+- ``translate``: texts/s of greedy translation, transformers against CTranslate2, on one NLLB model
+  (random weights in NLLB's architecture at 512 wide, 6 + 6 layers, unless ``--translator DIR``),
+  converted with CTranslate2, and whether the two give the same outputs;
 - ``memory``: peak RSS of xQG augmentation at 1x, 4x and 16x the generated queries and the corpus.
 """
 from __future__ import annotations
@@ -36,7 +39,7 @@ from ..io.runs import format_run, from_pyserini
 from ..io.sample import Sample
 from ..search import dense
 
-SECTIONS = ("encode", "queries", "augment", "flops", "search", "ann", "generate", "memory")
+SECTIONS = ("encode", "queries", "augment", "flops", "search", "ann", "generate", "translate", "memory")
 KS = (10, 100, 1000)
 
 
@@ -287,6 +290,71 @@ class Bench:
                       ["queries", "tokens", "seconds", "tokens/s"],
                       [[len(passages) * gen.n, tokens, seconds, tokens / seconds]])
 
+    def _random_nllb(self, folder: Path) -> Path:
+        """NLLB's architecture at 512 wide, 6 + 6 layers, FFN 2048, with random weights and a SentencePiece
+        vocabulary trained here on the sample (no NLLB weights are offline)."""
+        import io
+
+        import sentencepiece as spm
+        import torch
+        from transformers import M2M100Config, M2M100ForConditionalGeneration, NllbTokenizer
+        from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES
+
+        model = io.BytesIO()
+        spm.SentencePieceTrainer.train(sentence_iterator=iter(self.passages + self.queries), model_writer=model,
+                                       vocab_size=2000, model_type="bpe", character_coverage=0.99,
+                                       hard_vocab_limit=False, minloglevel=2)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "sentencepiece.bpe.model").write_bytes(model.getvalue())
+        tokenizer = NllbTokenizer.from_pretrained(folder, extra_special_tokens=FAIRSEQ_LANGUAGE_CODES)
+        torch.manual_seed(0)
+        config = M2M100Config(vocab_size=len(tokenizer), d_model=512, encoder_layers=6, decoder_layers=6,
+                              encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=2048,
+                              decoder_ffn_dim=2048, pad_token_id=tokenizer.pad_token_id,
+                              eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.eos_token_id,
+                              scale_embedding=True, tokenizer_class="NllbTokenizer")
+        M2M100ForConditionalGeneration(config).save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        return folder
+
+    def translate(self, translator: str | None = None, count: int = 200, target: str = "ha") -> str:
+        """Greedy English -> ``target`` translation of ``count`` sample queries with both back ends."""
+        import ctranslate2
+        import torch
+
+        from ..translate import Decoding, load_translator
+
+        s = Sample()
+        english = [t for lang in s.languages for t in load_topics(s.topics("dev", lang, english=True)).values()]
+        texts = (english * (count // len(english) + 1))[:count]
+        folder = Path(translator) if translator else self._random_nllb(self.work / "nllb-random")
+        converted = self.work / "nllb-ct2"
+        keep = [p.name for p in folder.iterdir() if p.is_file() and p.name != "config.json"
+                and not p.name.startswith(("model", "pytorch_model"))]  # the tokenizer and generation settings
+        ctranslate2.converters.TransformersConverter(str(folder), copy_files=keep).convert(str(converted), force=True)
+        decoding = Decoding(max_new_tokens=32, batch_size=16)
+        rows, figures, outputs = [], {}, {}
+        for name, model in (("transformers", str(folder)), ("ctranslate2", f"ct2:{converted}")):
+            tr = load_translator(model)
+            if name == "transformers":
+                params = sum(p.numel() for p in tr.net.parameters()) / 1e6
+            tr.token_ids(texts[:4], "en", target, decoding, progress=False)  # warm-up
+            start = time.perf_counter()
+            outputs[name] = tr.token_ids(texts, "en", target, decoding, progress=False)
+            seconds = time.perf_counter() - start
+            tokens = sum(len(c[0]) for c in outputs[name])
+            figures[name] = {"seconds": seconds, "texts_per_s": len(texts) / seconds, "tokens_per_s": tokens / seconds}
+            rows.append([name, len(texts), tokens, seconds, len(texts) / seconds])
+        same = sum(a == b for a, b in zip(outputs["transformers"], outputs["ctranslate2"]))
+        ratio = figures["ctranslate2"]["texts_per_s"] / figures["transformers"]["texts_per_s"]
+        model, threads = translator or f"NLLB architecture, {params:.0f}M random weights", torch.get_num_threads()
+        self.figures["translate"] = {**figures, "texts": len(texts), "ratio": ratio, "same_outputs": same,
+                                     "model": model, "threads": threads}
+        return _table(f"Translation, greedy en -> {target}, {len(texts)} sample queries, up to {decoding.max_new_tokens} "
+                      f"tokens, batches of {decoding.batch_size}, {threads} thread{'s' * (threads > 1)} ({model}): "
+                      f"CTranslate2 {ratio:.1f}x transformers, the same output for {same} of {len(texts)}",
+                      ["back end", "texts", "tokens", "seconds", "texts/s"], rows)
+
     def memory(self, base: int, scales=((1, 1), (1, 4), (1, 16), (4, 1), (16, 1))) -> str:
         """Peak RSS at (corpus, queries per passage) ``scales`` times ``base`` passages with 2 queries each."""
         rows, figures = [], []
@@ -331,7 +399,7 @@ def memory_child(work: Path, passages: int, per_passage: int) -> None:
 
 def run_bench(corpus: str | None = None, topics: list[str] | None = None, generated: str | None = None,
         sections=SECTIONS, limit: int | None = None, search_passages: int = 100_000, memory_base: int = 500,
-        output: str | None = None, log=print) -> dict:
+        output: str | None = None, log=print, translator: str | None = None) -> dict:
     """Run the chosen sections (default: all, on the built-in sample) and print their tables."""
     s = Sample()
     corpus = corpus or str(s.corpus)
@@ -349,7 +417,7 @@ def run_bench(corpus: str | None = None, topics: list[str] | None = None, genera
         calls = {"encode": bench.encode, "queries": bench.query_encoding, "augment": lambda: bench.augment(generated),
                  "flops": bench.flops, "search": lambda: bench.search(search_passages),
                  "ann": lambda: bench.ann(min(search_passages, 50_000)), "generate": bench.generate,
-                 "memory": lambda: bench.memory(memory_base)}
+                 "translate": lambda: bench.translate(translator), "memory": lambda: bench.memory(memory_base)}
         log(f"bench: {len(bench.passages)} passages from {corpus}, {len(bench.queries)} queries, {os.cpu_count()} CPUs")
         for name in sections:
             if name == "augment" and generated is None:

@@ -31,12 +31,14 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--search-passages", type=int, default=100_000, help="synthetic vectors in the search index "
                    "(the ann section uses at most 50,000)")
     p.add_argument("--memory-base", type=int, default=500, help="passages at 1x in the memory section")
+    p.add_argument("--translator", help="translate: a Hugging Face NLLB folder to time (default: NLLB's architecture "
+                   "with random weights)")
     p.add_argument("--output", help="JSON file for every figure")
 
 
 def bench_command(args: argparse.Namespace) -> None:
     bench.run_bench(args.corpus, args.topics, args.generated, args.sections, args.limit, args.search_passages,
-                    args.memory_base, args.output)
+                    args.memory_base, args.output, translator=args.translator)
 
 
 def add_reproduce_arguments(p: argparse.ArgumentParser) -> None:

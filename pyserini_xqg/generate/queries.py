@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import string
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
@@ -29,22 +28,12 @@ from ..io.files import DataError, check_free_space, count_lines, nfc
 from ..io.generated import read_generated, read_provenances
 from ..io.journal import Journal
 from ..io.languages import LANGUAGES, check_language
+from ..io.templates import check_template
 
 PROMPT = "Generate a {language} question for this passage: {title} {passage}"
 
 
 PLACEHOLDERS = ("language", "title", "passage")
-
-
-def check_template(template: str) -> None:
-    """Refuse a prompt template with a placeholder other than ``PLACEHOLDERS`` (before any model loads)."""
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-    except ValueError as err:
-        raise ValueError(f"--prompt {template!r}: {err}") from None
-    if unknown := names - set(PLACEHOLDERS):
-        raise ValueError(f"--prompt has unknown placeholder(s) {', '.join(sorted(unknown))}: use "
-                         f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
 
 
 def prompt(template: str, lang: str, passage: Passage) -> str:
@@ -75,7 +64,7 @@ class HFGenerator:
         for name in ("n", "top_k", "max_new_tokens", "batch_size", "max_length"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
-        check_template(self.template)
+        check_template(self.template, PLACEHOLDERS, "--prompt")
 
     @property
     def provenance(self) -> dict:
@@ -84,7 +73,7 @@ class HFGenerator:
                              "num_return_sequences": self.n},
                 "seed": self.seed, "dtype": self.dtype}
 
-    def provenances(self, langs: list[str]) -> list[dict]:
+    def provenances(self, langs: list[str] | None = None) -> list[dict]:
         """The provenance every record this generator writes carries."""
         return [self.provenance]
 
@@ -220,7 +209,7 @@ def _imported(provenance: dict, settings: dict) -> dict:
 
 
 GENERATORS = {"hf": HFGenerator, "file": FileGenerator}
-Generator = HFGenerator | FileGenerator
+Generator = HFGenerator | FileGenerator  # or generate.translated.TranslatedGenerator over either
 
 
 def parse_generator(spec: str) -> tuple[str, str]:
@@ -244,7 +233,8 @@ def generate_queries(corpus: str | os.PathLike, output: str | os.PathLike, gener
                      **options) -> Path:
     """Generate (or import) queries for a corpus shard into ``output``, resuming if it exists.
 
-    ``generator`` is a spec (``hf:MODEL``, ``file:PATH``) or a back end already made.
+    ``generator`` is a spec (``hf:MODEL``, ``file:PATH``) or a back end already made (a
+    ``generate.translated.TranslatedGenerator`` for translate-generate).
     """
     for lang in langs:
         check_language(lang)

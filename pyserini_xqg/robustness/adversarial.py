@@ -33,7 +33,7 @@ import regex
 
 from ..io.languages import LANGUAGES
 from ..io.runs import Run
-from .measures import group_of
+from .measures import group_of, objective
 from .attacks import KEYBOARDS, MARKED, NotApplicable, _letters, _neighbours, _seed, char_edit, dictionary_for, \
     graphemes, strip_marks
 
@@ -144,15 +144,6 @@ def _distance(a: list[str], b: list[str]) -> int:
     from rapidfuzz.distance import Levenshtein
 
     return Levenshtein.distance(a, b)
-
-
-def objective(hits: list[tuple[str, float]], relevant: set[str], k: int) -> tuple[float, int | None]:
-    """(margin, rank of the first relevant passage or None) of one query's ranked hits."""
-    rank = next((r for r, (d, _) in enumerate(hits, 1) if d in relevant), None)
-    best = hits[rank - 1][1] if rank else (hits[-1][1] if hits else 0.0)
-    others = [s for d, s in hits if d not in relevant]
-    kth = others[min(k, len(others)) - 1] if others else 0.0
-    return best - kth, rank
 
 
 def _succeeded(rank: int | None, k: int) -> bool:

@@ -9,7 +9,7 @@ The **meaning filter** keeps a candidate that differs from the query, is written
 and, with a ``reference`` encoder, has a cosine of at least ``min_similarity`` to the query under it. A
 query none of whose candidates is kept stays unchanged, and its provenance says so. Among the kept, the
 **pick** is the average case, a seeded draw (``pick_random``), or the worst case, the candidate that most
-lowers a target system's objective (``pick_worst``, with ``adversarial.objective``: every candidate of
+lowers a target system's objective (``pick_worst``, with ``measures.objective``: every candidate of
 every query searched in one batch).
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 import regex
 
 from ..io.languages import LANGUAGES, check_language
+from .measures import objective
 
 PICKS = ("random", "worst")
 PARAPHRASE_TEMPLATE = "paraphrase: {text}"
@@ -182,8 +183,6 @@ def pick_worst(filtered: Mapping[str, list[dict]], search, relevant: Mapping[str
     """qid -> the index of the kept candidate with the lowest objective under ``search`` (white-box: the target
     system's own scores; one batch for every candidate of every query), and each candidate's objective. A
     query without a relevant passage has no objective: it keeps ``fallback``'s pick."""
-    from .adversarial import objective
-
     batch = {f"{q}\x00{i}": r["text"] for q, rows in filtered.items() if relevant.get(q)
              for i, r in enumerate(rows) if r["kept"]}
     run = search(batch) if batch else {}

@@ -1,16 +1,17 @@
 """Which model family a tokenizer belongs to, the language tokens it lists, and the code it uses for a language.
 
 Every code is checked against the loaded tokenizer's own language tokens: a code the tokenizer
-lacks means the model does not cover the language. Where the plugin's language table gives a
-model's code (``Language.flores200``, ``.m2m100``, ``.mbart50``), that code is taken; until the
-table has those fields the code is derived from the tokenizer's list (``_derived_code``).
+lacks means the model does not cover the language. NLLB-200, M2M100 and mBART-50 codes come from the
+plugin's language table (``io.languages.model_code``: the published lists, a macrolanguage mapped to
+the member the model uses); a Marian model's ``>>xxx<<`` code is derived from its tokenizer's list
+(``_derived_code``).
 """
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 
-from ..io.languages import LANGUAGES, Language
+from ..io.languages import LANGUAGES, Language, model_code as table_code
 
 FAMILIES = {"nllb": "NLLB-200", "m2m100": "M2M100", "mbart50": "mBART-50", "marian": "Marian", "prompted": "prompted"}
 """Family -> the name errors use."""
@@ -50,17 +51,16 @@ def model_code(lang: str, family: str, codes: dict[str, str], model: str) -> str
     if code == "":  # no table entry: the tokenizer's own list decides
         code = _derived_code(LANGUAGES[lang], family, codes, model)
     if code not in codes:
-        raise ValueError(f"{FAMILIES[family]} model {model} does not cover {LANGUAGES[lang].name} ({lang})")
+        hint = "" if code is None or _iso639() else (" (or it lists a member of this macrolanguage: give that "
+                                                     "language's code, or pip install python-iso639)")
+        raise ValueError(f"{FAMILIES[family]} model {model} does not cover {LANGUAGES[lang].name} ({lang}){hint}")
     return code
 
 
 def _table_code(lang: str, family: str) -> str:
-    """The family's code for ``lang`` from the plugin's language table; "" where the table has none.
-
-    The one line to swap once ``io.languages.model_code`` exists:
-    ``return languages.model_code(lang, family) if family in TABLE_FIELDS else ""``
-    """
-    return getattr(LANGUAGES[lang], TABLE_FIELDS.get(family, ""), "") or ""
+    """The family's code for ``lang`` from the plugin's language table (ValueError where it has none); "" for a
+    family the table has no column for."""
+    return table_code(lang, family) if family in TABLE_FIELDS else ""
 
 
 def _derived_code(language: Language, family: str, codes: dict[str, str], model: str) -> str:
@@ -83,9 +83,8 @@ def _derived_code(language: Language, family: str, codes: dict[str, str], model:
 def _macrolanguage_relatives(iso639_3: str) -> frozenset[str]:
     """ISO 639-3 / 639-1 codes of a macrolanguage's members, or of an individual language's macrolanguage
     (python-iso639, where installed; else none)."""
-    try:
-        import iso639
-    except ImportError:
+    iso639 = _iso639()
+    if iso639 is None:
         return frozenset()
     try:
         own = iso639.Language.from_part3(iso639_3)
@@ -95,3 +94,12 @@ def _macrolanguage_relatives(iso639_3: str) -> frozenset[str]:
     if own.macrolanguage:
         related.append(iso639.Language.from_part3(own.macrolanguage))
     return frozenset(c for lang in related for c in (lang.part3, lang.part1) if c)
+
+
+def _iso639():
+    """python-iso639 (the ``languages`` and ``test`` extras), or None where it is not installed."""
+    try:
+        import iso639
+    except ImportError:
+        return None
+    return iso639

@@ -12,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-import string
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..io.files import nfc
 from ..io.languages import LANGUAGES, check_language
-from .codes import FAMILIES, language_tokens, model_code
+from ..io.templates import check_template
+from .codes import language_tokens, model_code
 
 PROMPT = "Translate from {source_language} to {target_language}: {text}"
 PLACEHOLDERS = ("source_language", "target_language", "text")
@@ -46,17 +46,6 @@ class Decoding:
             raise ValueError(f"top_k must be >= 0 and top_p in (0, 1], not {self.top_k} and {self.top_p}")
 
 
-def check_template(template: str) -> None:
-    """Refuse a prompt template with a placeholder other than ``PLACEHOLDERS``."""
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-    except ValueError as err:
-        raise ValueError(f"translation prompt {template!r}: {err}") from None
-    if unknown := names - set(PLACEHOLDERS):
-        raise ValueError(f"translation prompt has unknown placeholder(s) {', '.join(sorted(unknown))}: use "
-                         f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
-
-
 def _batch_seed(seed: int, src: str, tgt: str, texts: list[str]) -> int:
     digest = hashlib.sha256("\x00".join([str(seed), src, tgt, *texts]).encode()).digest()
     return int.from_bytes(digest[:4], "little")
@@ -73,7 +62,7 @@ class Translator:
         self.max_length = min(max_length, tokenizer.model_max_length or max_length)
         self._codes = language_tokens(tokenizer, family)
         if family == "prompted":
-            check_template(template)
+            check_template(template, PLACEHOLDERS, "translation prompt")
 
     @property
     def multi_target(self) -> bool:
