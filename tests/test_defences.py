@@ -1,14 +1,20 @@
-"""Defences against noisy queries: noise-aware fine-tuning (typos-aware training, self-teaching)."""
+"""Defences against noisy queries: noise-aware fine-tuning (typos-aware training, self-teaching) and noisy xQG."""
 import json
+import unicodedata
 from collections import Counter
 
+import faiss
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 from torch.nn import functional as F
 
 from pyserini_xqg.__main__ import main
+from pyserini_xqg.index import xqg
+from pyserini_xqg.io.generated import read_generated
 from pyserini_xqg.robustness.attacks import attack_topics
+from pyserini_xqg.robustness.noise import Noise, with_copies
 from pyserini_xqg.train.encoder import (EncoderTraining, contrastive_loss, file_examples, noise_key,
                                         training_queries)
 
@@ -129,3 +135,74 @@ def test_noise_needs_the_queries_language(tmp_path, capsys):
     assert main(["train-encoder", "--output", str(tmp_path / "m"), "--train", str(path), "--query-noise",
                  "romanize"]) == 2
     assert "carry no 'lang'" in capsys.readouterr().err
+
+
+GENERATED = {"d1": {"sw": ["Mto Nile unapita nchi gani?", "Nile inaishia wapi?"], "ja": ["ナイル川はどこに流れる？"]},
+             "d2": {"sw": ["Mlima Fuji uko nchi gani?"], "ja": ["富士山は？"]},
+             "d3": {"ja": ["バイカル湖はどこ？", "シベリアの湖は？"]}}
+
+
+@pytest.fixture
+def generated(tmp_path):
+    lines = [json.dumps({"docid": d, "lang": lang, "queries": q}, ensure_ascii=False)
+             for d, by_lang in GENERATED.items() for lang, q in by_lang.items()]
+    return write(tmp_path / "generated.jsonl", "\n".join(lines) + "\n")
+
+
+def encode(tiny_model, corpus, generated, index, *options):
+    assert main(["encode", "--corpus", str(corpus), "--index", str(index), "--encoder", tiny_model, "--dtype", "fp32",
+                 "--pooling", "mean", "--xqg", str(generated), "--agg", "mean", *options]) == 0
+    return (index / "index").read_bytes(), (index / "docid").read_text(), json.loads((index / "meta.json").read_text())
+
+
+def test_noisy_xqg(tiny_model, mini_corpus, generated, tmp_path):
+    plain = encode(tiny_model, mini_corpus, generated, tmp_path / "plain")
+    none = encode(tiny_model, mini_corpus, generated, tmp_path / "k0", "--xqg-noise", "keyboard-typo",
+                  "--xqg-noise-copies", "0")
+    assert none[:2] == plain[:2]  # K = 0: the plain xQG index, bit for bit
+    assert none[2]["xqg"]["noise"] == {"attacks": ["keyboard-typo"], "rate": 0.1, "seed": 0, "copies": 0, "made": {},
+                                       "skipped": 0}
+
+    options = ["--xqg-noise", "keyboard-typo", "nfd", "--xqg-noise-copies", "2", "--xqg-noise-seed", "3"]
+    noisy = encode(tiny_model, mini_corpus, generated, tmp_path / "k2", *options)
+    assert noisy[:2] == encode(tiny_model, mini_corpus, generated, tmp_path / "again", *options)[:2]  # determinism
+    assert noisy[0] != plain[0] and noisy[1] == plain[1]
+    meta = noisy[2]["xqg"]
+    # Swahili: keyboard-typo (NFD changes no Swahili query); Japanese: no keyboard, NFD where a kana is voiced
+    # (ど, バ, ベ), so 富士山は？ gets no copy
+    assert meta["noise"] == {"attacks": ["keyboard-typo", "nfd"], "rate": 0.1, "seed": 3, "copies": 2,
+                             "made": {"keyboard-typo": 6, "nfd": 6}, "skipped": 2}
+    assert meta["queries"] == 7 + 12 and meta["languages"] == {"ja": 4 + 6, "sw": 3 + 6}
+    assert meta["n_per_passage"] == {"min": 0, "max": 9, "mean": 19 / 6}
+
+    made = Counter()  # the copies are the attacks' seeded output, keyed by passage, language, query and copy
+    records = list(with_copies(read_generated(generated), Noise(("keyboard-typo", "nfd"), 0.1, 3), 2, made))
+    sw, ja = records[0]["queries"], records[1]["queries"]
+    assert sw[0] == GENERATED["d1"]["sw"][0] and sw[3] == GENERATED["d1"]["sw"][1] and len(sw) == 6
+    assert sw[2] == attack_topics({"d1|sw|0|1": sw[0]}, "sw", "keyboard-typo", 0.1, 3)[0]["d1|sw|0|1"] != sw[0]
+    assert ja == [GENERATED["d1"]["ja"][0], *[unicodedata.normalize("NFD", GENERATED["d1"]["ja"][0])] * 2]
+    assert made == Counter({"keyboard-typo": 6, "nfd": 6, "skipped": 2})
+
+
+def test_noisy_xqg_index_folds_copies_in_as_generated_queries(tiny_model, mini_corpus, generated, tmp_path):
+    """The noisy index is the plain index of a queries file that holds the copies."""
+    from pyserini_xqg.encode.embedder import Embedder, Recipe
+
+    embedder = Embedder(tiny_model, Recipe(pooling="mean"), dtype="fp32")
+    noise = Noise(("keyboard-typo", "romanize"), 0.2, 1)
+    expanded = write(tmp_path / "expanded.jsonl", "".join(
+        json.dumps(r, ensure_ascii=False) + "\n" for r in with_copies(read_generated(generated), noise, 3, Counter())))
+    noisy = xqg.build_index(mini_corpus, generated, tmp_path / "noisy", embedder, 0.3, "mean", progress=False,
+                            noise=noise, copies=3)
+    plain = xqg.build_index(mini_corpus, expanded, tmp_path / "plain", embedder, 0.3, "mean", progress=False)
+    assert (noisy / "index").read_bytes() == (plain / "index").read_bytes()
+
+
+def test_noisy_xqg_options_need_their_main_option(tiny_model, mini_corpus, generated, tmp_path, capsys):
+    base = ["encode", "--corpus", str(mini_corpus), "--index", str(tmp_path / "i"), "--encoder", tiny_model]
+    assert main([*base, "--xqg-noise", "romanize"]) == 2
+    assert "--xqg-noise applies only with --xqg QUERIES" in capsys.readouterr().err
+    assert main([*base, "--xqg", str(generated), "--xqg-noise-copies", "2"]) == 2
+    assert "--xqg-noise-copies applies only with --xqg-noise ATTACK..." in capsys.readouterr().err
+    assert main([*base, "--xqg", str(generated), "--xqg-noise", "romanize", "--xqg-noise-copies", "-1"]) == 2
+    assert "whole number >= 0" in capsys.readouterr().err

@@ -6,16 +6,22 @@ first of the listed attacks, in an order drawn for ``key``, that applies to its 
 changes it; the copy is that attack's seeded output, ``attack_topics({key: text}, lang, attack,
 rate, seed)[0][key]``, so reruns are identical whatever the batching or sharding. A query that
 no listed attack changes gets no copy.
+
+Noisy xQG (``with_copies``): each generated query of a passage is followed by ``copies`` perturbed
+copies, keyed ``docid|lang|query number|copy number``, which the xQG index folds in as ordinary
+generated queries.
 """
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 from .attacks import ATTACKS, NotApplicable, _seed, attack_topics
 
 RULE_ATTACKS = (*ATTACKS, "code-switch")  # the attacks that need no model and no file
+COPIES = 1  # noisy xQG: perturbed copies per generated query, unless told
 
 
 @dataclass(frozen=True)
@@ -59,3 +65,31 @@ class Noise:
     def describe(self) -> dict:
         return {"attacks": list(self.attacks), "rate": self.rate, "seed": self.seed}
 
+
+def with_copies(records: Iterable[dict], noise: Noise, copies: int, made: Counter) -> Iterator[dict]:
+    """Generated-query records (``io.generated``) with each query followed by its perturbed copies, up to
+    ``copies`` of them; ``made`` counts the copies by attack, and as ``skipped`` those no attack changes."""
+    if not isinstance(copies, int) or copies < 0:
+        raise ValueError(f"the number of noisy copies must be a whole number >= 0, not {copies}")
+    return _with_copies(records, noise, copies, made)
+
+
+def _with_copies(records: Iterable[dict], noise: Noise, copies: int, made: Counter) -> Iterator[dict]:
+    for record in records:
+        docid, lang, queries = record["docid"], record["lang"], record["queries"]
+        keys = [[f"{docid}|{lang}|{i}|{c}" for c in range(copies)] for i in range(len(queries))]
+        out = noise.perturb({k: q for q, ks in zip(queries, keys) for k in ks}, lang) if copies else {}
+        expanded = []
+        for query, ks in zip(queries, keys):
+            expanded.append(query)
+            for k in ks:
+                if k in out:
+                    expanded.append(out[k][0])
+                made[out[k][1] if k in out else "skipped"] += 1
+        yield {**record, "queries": expanded}
+
+
+def copies_summary(noise: Noise, copies: int, made: Counter) -> dict:
+    """meta.json's ``xqg.noise``: the settings, the copies made by attack, and those skipped."""
+    return {**noise.describe(), "copies": copies, "made": {a: n for a, n in sorted(made.items()) if a != "skipped"},
+            "skipped": made["skipped"]}
