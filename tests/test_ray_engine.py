@@ -1,4 +1,5 @@
 """``--engine ray``: generate and encode on a local Ray instance (2 workers) equal the local engine."""
+import json
 from contextlib import nullcontext
 
 import faiss
@@ -109,3 +110,30 @@ def test_encode_ray_equals_local(local_ray, e5_dir, xqg_queries, tmp_path, xqg):
     hits = [dense.searcher(p, encoder).search(topic, k=5) for p in (local, distributed)]
     assert [h.docid for h in hits[1]] == [h.docid for h in hits[0]] and len(hits[0]) == 5
     np.testing.assert_allclose([h.score for h in hits[1]], [h.score for h in hits[0]], atol=1e-4)
+
+
+def test_noisy_xqg_on_ray_equals_local(tiny_model, mini_corpus, tmp_path, monkeypatch):
+    """Noisy xQG's copies (NFD ones included, which a JSONL round trip would undo) and counts are the local
+    engine's. The shards run in this process (Ray's scheduling is the tests' above), which keeps the test short."""
+    monkeypatch.setattr(ray_engine, "session", lambda *args: nullcontext())
+    monkeypatch.setattr(ray_engine, "_run", lambda ray, worker, kwargs, count, *rest: worker(**kwargs)(
+        {"shard_id": list(range(count))}))
+    generated = write(tmp_path / "queries.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in [
+        {"docid": "d1", "lang": "sw", "queries": ["Mto Nile unapita nchi gani?"]},
+        {"docid": "d4", "lang": "ja", "queries": ["ハングルを作ったのは誰？", "世宗は誰？"]},
+        {"docid": "d6", "lang": "fi", "queries": ["Mikä on Suomen pääkaupunki?"]}]))
+    args = ["encode", "--corpus", str(mini_corpus), "--encoder", tiny_model, "--pooling", "mean", "--dtype", "fp32",
+            "--xqg", str(generated), "--agg", "mean", "--xqg-noise", "keyboard-typo", "nfd", "--xqg-noise-copies", "2"]
+    local, distributed = tmp_path / "local", tmp_path / "ray"
+    with pytest.warns(UserWarning, match="cover 3 of 6 passages"):
+        assert main([*args, "--index", str(local)]) == 0
+    with pytest.warns(UserWarning, match="cover 3 of 6 passages"):
+        assert main([*args, "--index", str(distributed), "--engine", "ray", "--workers", "2"]) == 0
+    a, b = (faiss.read_index(str(p / "index")) for p in (local, distributed))
+    np.testing.assert_allclose(b.reconstruct_n(0, b.ntotal), a.reconstruct_n(0, a.ntotal), atol=1e-5)
+    meta = dense_index.read_meta(distributed)
+    assert meta.pop("engine")["shards"] == 2 and meta == dense_index.read_meta(local)
+    # Swahili: keyboard-typo (NFD changes no ASCII); Finnish: either (NFD splits ä); Japanese: NFD on グ, none on 世宗
+    made = meta["xqg"]["noise"]["made"]
+    assert sum(made.values()) == 6 and made["nfd"] >= 2 and meta["xqg"]["noise"]["skipped"] == 2
+    assert meta["xqg"]["queries"] == 4 + 6

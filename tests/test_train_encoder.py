@@ -3,6 +3,7 @@ import json
 
 from pyserini_xqg.__main__ import main
 from pyserini_xqg.encode.embedder import Recipe, default_recipe
+from pyserini_xqg.io.sample import Sample
 from pyserini_xqg.train.encoder import file_examples, sample_examples
 
 from .conftest import write
@@ -11,16 +12,17 @@ from .conftest import write
 def test_sample_examples_have_bm25_hard_negatives():
     examples = sample_examples()
     assert len(examples) == 600
-    with_negative = [e for e in examples if e[2] is not None]
+    with_negative = [e for e in examples if e.negative is not None]
     assert len(with_negative) > 550
-    assert all(n.docid != p.docid for _, p, n in with_negative)
+    assert all(e.negative.docid != e.positive.docid for e in with_negative)
+    assert {e.lang for e in examples} == set(Sample().languages)  # query noise perturbs each in its language
 
 
 def test_file_examples(tmp_path):
     path = write(tmp_path / "t.jsonl", json.dumps({"question": "Q?", "positive_ctxs": [{"title": "T", "text": "P"}],
-                                                  "hard_negative_ctxs": [{"text": "N"}]}) + "\n")
-    ((query, positive, negative),) = file_examples(str(path))
-    assert (query, positive.text, negative.text) == ("Q?", "P", "N")
+                                                  "hard_negative_ctxs": [{"text": "N"}], "lang": "SWA"}) + "\n")
+    ((query, positive, negative, lang),) = file_examples(str(path))
+    assert (query, positive.text, negative.text, lang) == ("Q?", "P", "N", "sw")
 
 
 def test_training_lowers_the_loss_and_saves_the_recipe(tiny_model, tmp_path):

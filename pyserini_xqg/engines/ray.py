@@ -15,7 +15,9 @@ runs the plugin's local code path on each (``generate.queries.generate_queries``
   resumes it instead).
 - ``encode``: the shard FAISS indexes, concatenated in corpus order into one Pyserini index
   (``index``, ``docid``, ``meta.json`` with ``"engine"``); an xQG index's ``agg=auto`` is
-  decided over the whole corpus, and its query counts are summed across shards.
+  decided over the whole corpus, and its query counts are summed across shards. Noisy xQG's
+  copies are made by each shard (seeded per passage, query and copy: the local engine's copies),
+  and counted by the driver too, which decides ``agg`` and calibrates with the copies included.
 
 The work folder must be on a file system every Ray node sees, and the package (and model)
 on every node. Ray is an optional extra: ``pip install 'pyserini-xqg[ray]'``.
@@ -43,6 +45,7 @@ from ..io.collection import iter_corpus, shard
 from ..io.files import DataError, atomic_dir, write_text_atomic
 from ..io.generated import read_generated
 from ..io.languages import check_language
+from ..robustness.noise import COPIES, Noise, copies_summary, with_copies
 
 INSTALL = "pip install 'pyserini-xqg[ray]'"
 
@@ -100,17 +103,21 @@ def _write_corpus(passages: list, path: Path) -> None:
 
 
 def split_queries(generated: str | os.PathLike, parts: list[list], work: Path,
-                  langs: list[str] | None = None) -> Counter:
-    """Each shard's generated queries into ``work/queries-<i>.jsonl``; returns queries per passage."""
+                  langs: list[str] | None = None, noise: Noise | None = None, copies: int = COPIES,
+                  made: Counter | None = None) -> Counter:
+    """Each shard's generated queries into ``work/queries-<i>.jsonl``; returns queries per passage, with
+    ``noise`` their perturbed ``copies`` included (and counted by attack in ``made``)."""
     where = {p.docid: i for i, part in enumerate(parts) for p in part}
     counts: Counter = Counter()
+    made = Counter() if made is None else made
     files = [open(work / f"queries-{i:05d}.jsonl", "w", encoding="utf-8") for i in range(len(parts))]
     try:
         for record in read_generated(generated, langs):
             if record["docid"] not in where:
                 raise DataError(generated, None, f"generated queries name passage {record['docid']!r}, "
                                 "not in the corpus")
-            counts[record["docid"]] += len(record["queries"])
+            noisy = record if noise is None else next(with_copies([record], noise, copies, made))
+            counts[record["docid"]] += len(noisy["queries"])
             files[where[record["docid"]]].write(json.dumps(record, ensure_ascii=False) + "\n")
     finally:
         for f in files:
@@ -219,7 +226,8 @@ class _Encode:
                     warnings.simplefilter("ignore")
                     xqg_index.build_indexes(corpus, self.work / f"queries-{i:05d}.jsonl", [variant], self.embedder,
                                             self.xqg["langs"], progress=False, title=self.title,
-                                            sums_to=self.work / f"sums-{i:05d}.npz")
+                                            sums_to=self.work / f"sums-{i:05d}.npz", noise=self.xqg["noise"],
+                                            copies=self.xqg["copies"])
         return batch
 
 
@@ -255,9 +263,10 @@ def _offset(sums: list[Path]) -> np.ndarray:
 
 
 def merge_indexes(parts: list[Path], index: str | os.PathLike, corpus: str | os.PathLike, engine: dict,
-                  counts: Counter | None = None, sums: list[Path] | None = None) -> Path:
+                  counts: Counter | None = None, sums: list[Path] | None = None, noise: dict | None = None) -> Path:
     """Shard indexes, in order, as one Pyserini FAISS index at ``index`` (written atomically); with the
-    generated ``counts`` per passage and the shards' ``sums``, the xQG rows are calibrated here."""
+    generated ``counts`` per passage and the shards' ``sums``, the xQG rows are calibrated here.
+    ``noise``: noisy xQG's summary over the whole corpus (``xqg.noise`` in meta.json)."""
     import faiss
 
     metas = [dense.read_meta(p) for p in parts]
@@ -279,7 +288,7 @@ def merge_indexes(parts: list[Path], index: str | os.PathLike, corpus: str | os.
         faiss.write_index(flat, str(out / "index"))
         meta = {**metas[0], "passages": flat.ntotal, "corpus": str(corpus)}
         if "xqg" in meta:
-            meta["xqg"] = {**_merge_xqg(metas), "calibrate": offset is not None}
+            meta["xqg"] = {**_merge_xqg(metas), "calibrate": offset is not None, **({"noise": noise} if noise else {})}
         meta["engine"] = engine
         write_text_atomic(out / "meta.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     return Path(index)
@@ -288,8 +297,10 @@ def merge_indexes(parts: list[Path], index: str | os.PathLike, corpus: str | os.
 def encode(corpus: str | os.PathLike, index: str | os.PathLike, embedder: dict, xqg: str | os.PathLike | None = None,
            a: float = 0.01, agg: str = "auto", layout: str = "fused", langs: list[str] | None = None,
            workers: int = 2, shards: int | None = None, address: str | None = None,
-           progress: bool = True, title: bool = True, shrinkage: float = 0.0, calibrate: bool = True) -> Path:
-    """A dense (or, with ``xqg``, an xQG) index of ``corpus`` encoded on Ray; ``embedder``: Embedder's arguments."""
+           progress: bool = True, title: bool = True, shrinkage: float = 0.0, calibrate: bool = True,
+           noise: Noise | None = None, copies: int = COPIES) -> Path:
+    """A dense (or, with ``xqg``, an xQG) index of ``corpus`` encoded on Ray; ``embedder``: Embedder's arguments;
+    ``noise``, ``copies``: noisy xQG (``xqg.build_indexes``)."""
     _ray()
     index = Path(index)
     passages = _passages(corpus)
@@ -302,13 +313,14 @@ def encode(corpus: str | os.PathLike, index: str | os.PathLike, embedder: dict, 
     try:
         for i, part in enumerate(parts):
             _write_corpus(part, work / f"corpus-{i:05d}.jsonl")
-        options = None
+        options, made = None, Counter()
         if xqg is not None:
-            counts = split_queries(xqg, parts, work, langs)
+            counts = split_queries(xqg, parts, work, langs, noise, copies, made)
             agg = xqg_index.resolve_agg(agg, min(counts[p.docid] for p in passages),  # over the whole corpus,
                                       max(counts[p.docid] for p in passages))  # as the local engine decides
             xqg_index.Variant(index, a, agg, layout, shrinkage).check()  # shrinkage with an auto that became sum
-            options = {"a": a, "agg": agg, "layout": layout, "langs": langs, "shrinkage": shrinkage}
+            options = {"a": a, "agg": agg, "layout": layout, "langs": langs, "shrinkage": shrinkage, "noise": noise,
+                       "copies": copies}
         with session(address, workers) as ray:
             _run(ray, _Encode, {"work": str(work), "embedder": embedder, "xqg": options, "title": title}, len(parts),
                  workers, embedder.get("device", "cpu"), progress)
@@ -316,7 +328,8 @@ def encode(corpus: str | os.PathLike, index: str | os.PathLike, embedder: dict, 
         calibrated = xqg is not None and calibrate
         merged = merge_indexes([work / f"index-{i:05d}" for i in range(len(parts))], index, corpus, engine,
                                counts if calibrated else None,
-                               [work / f"sums-{i:05d}.npz" for i in range(len(parts))] if calibrated else None)
+                               [work / f"sums-{i:05d}.npz" for i in range(len(parts))] if calibrated else None,
+                               copies_summary(noise, copies, made) if noise is not None else None)
         if xqg is not None:
             xqg_index.warn_partial(dense.read_meta(merged)["xqg"])
         return merged

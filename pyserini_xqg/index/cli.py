@@ -9,6 +9,7 @@ from ..engines import ray
 from ..engines.cli import add_engine_arguments
 from ..io.languages import check_language
 from . import dense, lucene, xqg
+from ..robustness.noise import COPIES, Noise
 from .xqg import AGGREGATIONS, LAYOUTS, Variant
 
 
@@ -52,30 +53,50 @@ def add_encode_arguments(p: argparse.ArgumentParser) -> None:
                    "queries do not outscore those without for being query-like (default on; rank-neutral when "
                    "every passage has as many queries)")
     p.add_argument("--xqg-langs", nargs="+", help="fold in only these languages' queries")
+    p.add_argument("--xqg-noise", nargs="+", metavar="ATTACK",
+                   help="noisy xQG: each generated query also contributes perturbed copies by these rule-based "
+                   "attacks (as 'attack --attack'; one that does not apply to its language is skipped)")
+    p.add_argument("--xqg-noise-copies", type=int, metavar="K",
+                   help=f"with --xqg-noise: copies per query (default {COPIES})")
+    p.add_argument("--xqg-noise-edit-rate", type=float, metavar="RATE",
+                   help=f"with --xqg-noise: share of graphemes or words each attack edits (default {Noise.rate})")
+    p.add_argument("--xqg-noise-seed", type=int, metavar="SEED", help=f"with --xqg-noise (default {Noise.seed})")
     add_title_argument(p)
     add_engine_arguments(p)
 
 
-XQG_OPTIONS = ("a", "agg", "layout", "shrinkage", "calibrate")
+XQG_OPTIONS = ("a", "agg", "layout", "shrinkage", "calibrate", "xqg_noise")
+NOISE_OPTIONS = ("xqg_noise_copies", "xqg_noise_edit_rate", "xqg_noise_seed")
+
+
+def _refuse(names, needed: str) -> None:
+    if names:
+        listed = ", ".join(f"--{name.replace('_', '-')}" for name in names)
+        raise ValueError(f"{listed} appl{'ies' if len(names) == 1 else 'y'} only with {needed}")
 
 
 def encode(args: argparse.Namespace) -> None:
-    given = [f"--{name}" for name in XQG_OPTIONS if getattr(args, name) is not None]
-    if given and not args.xqg:
-        raise ValueError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} only with --xqg QUERIES")
-    for name in XQG_OPTIONS:
+    _refuse([name for name in XQG_OPTIONS if getattr(args, name) is not None] if not args.xqg else [],
+            "--xqg QUERIES")
+    _refuse([name for name in NOISE_OPTIONS if getattr(args, name) is not None] if not args.xqg_noise else [],
+            "--xqg-noise ATTACK...")
+    for name in XQG_OPTIONS[:-1]:
         if getattr(args, name) is None:
             setattr(args, name, getattr(Variant, name))
+    noise = None if not args.xqg_noise else Noise(
+        tuple(args.xqg_noise), Noise.rate if args.xqg_noise_edit_rate is None else args.xqg_noise_edit_rate,
+        Noise.seed if args.xqg_noise_seed is None else args.xqg_noise_seed)
+    copies = COPIES if args.xqg_noise_copies is None else args.xqg_noise_copies
     options = embedder_options(args)
     if args.engine == "ray":
         print(ray.encode(args.corpus, args.index, options, args.xqg, args.a, args.agg, args.layout, args.xqg_langs,
-                         args.workers, args.shards, args.ray_address, title=args.title,
-                         shrinkage=args.shrinkage, calibrate=args.calibrate))  # each worker loads the encoder
+                         args.workers, args.shards, args.ray_address, title=args.title, shrinkage=args.shrinkage,
+                         calibrate=args.calibrate, noise=noise, copies=copies))  # each worker loads the encoder
         return
     embedder = Embedder(**options)
     if args.xqg:
         print(xqg.build_index(args.corpus, args.xqg, args.index, embedder, args.a, args.agg, args.layout,
                               args.xqg_langs, title=args.title, shrinkage=args.shrinkage,
-                              calibrate=args.calibrate))
+                              calibrate=args.calibrate, noise=noise, copies=copies))
     else:
         print(dense.build_index(args.corpus, args.index, embedder, title=args.title))

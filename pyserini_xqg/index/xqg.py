@@ -24,6 +24,11 @@ average on AfriQA), so without it a passage that has queries outscores one that 
 relevant or not. When every passage has the same number of queries, the move adds one
 constant to each query's scores and changes no ranking (the paper's setting).
 
+Noisy xQG (``noise``, ``copies``): each generated query also contributes ``copies`` perturbed copies
+(``robustness.noise.with_copies``: seeded per passage, query and copy; an attack that does not apply
+to the query's language is skipped for it) to its passage's aggregate, as ordinary generated queries:
+the counts, ``agg`` and the calibration include them; ``meta.json`` records them under ``xqg.noise``.
+
 Streaming: generated queries are read from their JSONL in batches, encoded, and added
 into a disk-backed (memmap) accumulator of one row per passage, so memory does not grow
 with the number of generated queries; passages are then encoded (or read from a dense index)
@@ -45,6 +50,7 @@ from ..encode.embedder import Embedder
 from ..io.collection import iter_corpus
 from ..io.files import DataError, check_free_space
 from ..io.generated import read_generated
+from ..robustness.noise import COPIES, Noise, copies_summary, with_copies
 from . import dense
 
 AGGREGATIONS = ("auto", "sum", "mean")  # auto: the paper's sum when every passage has n queries, else mean
@@ -53,8 +59,10 @@ QUERY_BATCH = 1024
 
 
 def accumulate(generated: str | os.PathLike, rows: dict[str, int], embedder: Embedder, work: Path,
-               langs: list[str] | None = None, progress: bool = True) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Sum of generated-query vectors per passage (memmap), query counts, and a summary for meta.json."""
+               langs: list[str] | None = None, progress: bool = True, noise: Noise | None = None,
+               copies: int = COPIES) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Sum of generated-query vectors per passage (memmap), query counts, and a summary for meta.json;
+    with ``noise``, each query's perturbed ``copies`` are generated queries too."""
     from tqdm import tqdm
 
     acc = np.lib.format.open_memmap(work / "query-sum.npy", mode="w+", dtype=np.float32,
@@ -74,7 +82,8 @@ def accumulate(generated: str | os.PathLike, rows: dict[str, int], embedder: Emb
             buffer_texts.clear()
 
     bar = tqdm(desc="encode generated queries", unit="query", disable=not progress)
-    for record in read_generated(generated, langs):
+    records, made = read_generated(generated, langs), Counter()
+    for record in records if noise is None else with_copies(records, noise, copies, made):
         row = rows.get(record["docid"])
         if row is None:
             raise DataError(generated, None, f"generated queries name passage {record['docid']!r}, not in the corpus")
@@ -97,6 +106,8 @@ def accumulate(generated: str | os.PathLike, rows: dict[str, int], embedder: Emb
                                  "mean": float(counts.mean()) if len(counts) else 0.0},
                "coverage": coverage(int((counts > 0).sum()), len(rows),
                                     {lang: int(c.sum()) for lang, c in sorted(covered.items())})}
+    if noise is not None:
+        summary["noise"] = copies_summary(noise, copies, made)
     return acc, counts, summary
 
 
@@ -188,12 +199,14 @@ def resolve_agg(agg: str, low: int, high: int) -> str:
 def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, variants: list[Variant],
                   embedder: Embedder, langs: list[str] | None = None, progress: bool = True,
                   title: bool = True, passages_from: str | os.PathLike | None = None,
-                  sums_to: str | os.PathLike | None = None) -> list[Path]:
+                  sums_to: str | os.PathLike | None = None, noise: Noise | None = None,
+                  copies: int = COPIES) -> list[Path]:
     """xQG indexes of ``corpus``, one per variant, from one pass over the generated queries.
 
     ``passages_from``: a dense index of ``corpus`` built by the same encoder with the same title
     choice, whose passage vectors are reused instead of encoding the corpus again. ``sums_to``:
-    an .npz for the sums behind ``passage_offset`` (the Ray engine's shards).
+    an .npz for the sums behind ``passage_offset`` (the Ray engine's shards). ``noise``: each generated
+    query also contributes ``copies`` perturbed copies (noisy xQG).
     """
     for v in variants:
         v.check()
@@ -204,7 +217,7 @@ def build_indexes(corpus: str | os.PathLike, generated: str | os.PathLike, varia
         rows = {p.docid: i for i, p in enumerate(iter_corpus(corpus))}
         check_free_space(first, dense.vector_bytes(len(rows), embedder.dimension) * (1 + sum(
             2 if v.layout == "side-by-side" else 1 for v in variants)), "the passage vectors and the xQG indexes")
-        q_sum, counts, summary = accumulate(generated, rows, embedder, work, langs, progress)
+        q_sum, counts, summary = accumulate(generated, rows, embedder, work, langs, progress, noise, copies)
         n = summary["n_per_passage"]
         variants = [replace(v, agg=resolve_agg(v.agg, n["min"], n["max"])) for v in variants]
         for v in variants:
@@ -247,10 +260,10 @@ def build_index(corpus: str | os.PathLike, generated: str | os.PathLike, index: 
                 embedder: Embedder, a: float = 0.01, agg: str = "auto", layout: str = "fused",
                 langs: list[str] | None = None, progress: bool = True, title: bool = True,
                 passages_from: str | os.PathLike | None = None, shrinkage: float = 0.0,
-                calibrate: bool = True) -> Path:
+                calibrate: bool = True, noise: Noise | None = None, copies: int = COPIES) -> Path:
     """An xQG index of ``corpus`` augmented with the queries in ``generated`` (see ``build_indexes``)."""
     return build_indexes(corpus, generated, [Variant(index, a, agg, layout, shrinkage, calibrate)], embedder, langs,
-                         progress, title, passages_from)[0]
+                         progress, title, passages_from, noise=noise, copies=copies)[0]
 
 
 def side_by_side_queries(q: np.ndarray, a: float) -> np.ndarray:

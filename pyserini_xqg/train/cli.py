@@ -7,9 +7,16 @@ from ..cli import add_dataclass_arguments, from_args
 from . import encoder, generator
 
 HELP = {"model": "model to start from (hub name or path)", "output": "folder for the fine-tuned model",
-        "train": "'sample' (the built-in train split) or an XOR-TyDi/DPR-style JSONL"}
+        "train": "'sample' (the built-in train split) or an XOR-TyDi/DPR-style JSONL",
+        "query_noise": "noise-aware training: rule-based attacks (as 'attack --attack') that perturb training "
+                       "queries in their record's 'lang', one drawn per query among those that apply",
+        "noise_rate": "with --query-noise: probability that a training query is replaced by a perturbed copy",
+        "noise_edit_rate": "with --query-noise: share of graphemes or words each attack edits",
+        "self_teaching": "W > 0: train on the clean query and add W * KL(p_clean || p_noisy) between its and the "
+                         "perturbed query's in-batch score distributions"}
 GENERATOR_OPTIONS = ("model", "output", "train", "steps", "batch_size", "learning_rate", "seed", "device")
-ENCODER_OPTIONS = ("model", "output", "train", "steps", "batch_size", "learning_rate", "temperature", "seed", "device")
+ENCODER_OPTIONS = ("model", "output", "train", "steps", "batch_size", "learning_rate", "temperature", "seed", "device",
+                   "query_noise", "noise_rate", "noise_edit_rate", "self_teaching")
 
 
 def add_train_generator_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,3 +35,5 @@ def add_train_encoder_arguments(p: argparse.ArgumentParser) -> None:
 def train_encoder(args: argparse.Namespace) -> None:
     log = encoder.train(from_args(encoder.EncoderTraining, args))
     print(f"{args.output}: {log['examples']} examples, loss {log['loss'][0]:.3f} -> {log['loss'][-1]:.3f}")
+    if "query_noise" in log:
+        print("training queries: " + ", ".join(f"{n} {what}" for what, n in log["query_noise"]["queries"].items()))
