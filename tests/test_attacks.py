@@ -122,16 +122,17 @@ def test_attack_cli(tmp_path, capsys):
     assert "does not apply to Japanese" in capsys.readouterr().err
 
 
-def test_model_based_attacks_with_a_tiny_seq2seq_model(tiny_mt5):
-    clean = topics("sw", 4)
-    out, prov = attack_topics(clean, "sw", f"paraphrase:{tiny_mt5}")
-    assert list(out) == list(clean) and all(isinstance(t, str) and t for t in out.values())
-    assert prov[0]["attack"] == "paraphrase" and prov[0]["params"]["template"] == "paraphrase: {query}"
-    assert out == attack_topics(clean, "sw", f"paraphrase:{tiny_mt5}")[0]  # greedy: deterministic
-    back, prov = attack_topics(clean, "sw", f"backtranslate:{tiny_mt5},{tiny_mt5}")
-    assert list(back) == list(clean) and prov[0]["params"]["forward"] == tiny_mt5
-    with pytest.raises(ValueError, match="two models"):
-        attack_topics(clean, "sw", f"backtranslate:{tiny_mt5}")
+def test_a_prompted_paraphraser_gets_its_template_and_is_seeded(tiny_mt5):
+    """The translation families are tested in test_paraphrase and test_translate; a model of none is prompted."""
+    from pyserini_xqg.robustness.paraphrase import Settings
+
+    clean, words = topics("sw", 2), Settings(num_candidates=1)
+    out, prov = attack_topics(clean, "sw", f"paraphrase:{tiny_mt5}", paraphrase=words)
+    assert list(out) == list(clean) and prov[0]["attack"] == "paraphrase"
+    made = prov[0]["params"]["paraphraser"]
+    assert (made["family"], made["prompt"], made["source_code"]) == ("prompted", "paraphrase: {text}", "Swahili")
+    assert all(r["changed"] == (r["perturbed"] != r["original"]) and r["made"] == 1 for r in prov)
+    assert out == attack_topics(clean, "sw", f"paraphrase:{tiny_mt5}", seed=0, paraphrase=words)[0]  # seeded
 
 
 def _dictd(folder, name, entries):

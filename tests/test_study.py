@@ -37,8 +37,9 @@ def slice_of_sample(tmp_path):
     write(tmp_path / "answers.jsonl", "".join(l for l in lines(s.answers("dev")) if keep(json.loads(l)["qid"])))
     write(tmp_path / "queries.jsonl", "".join(l for l in lines(s.reference_queries) if json.loads(l)["docid"] in PASSAGES))
     text = {r["id"]: r for r in corpus}
-    train = [{"question": t, "positive_ctxs": [{"docid": q.split("-")[1], "title": text[q.split("-")[1]]["title"],
-                                                 "text": text[q.split("-")[1]]["contents"]}]}
+    passage = lambda qid: text[qid.split("-")[1]]  # noqa: E731
+    train = [{"question": t, "lang": lang, "positive_ctxs": [{"docid": passage(q)["id"], "title": passage(q)["title"],
+                                                              "text": passage(q)["contents"]}]}
              for lang in LANGS for q, t in (l.rstrip("\n").split("\t") for l in lines(s.topics("train", lang))) if keep(q)]
     write(tmp_path / "train.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in train))
     return tmp_path
@@ -46,7 +47,7 @@ def slice_of_sample(tmp_path):
 
 def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsys):
     from pyserini_xqg.__main__ import main
-    from pyserini_xqg.robustness.study import EFFECTS, SYSTEMS, TRANSLATE_TEST
+    from pyserini_xqg.robustness.study import EFFECTS, NOISY_XQG, SEEN, SYSTEMS, TRANSLATE_TEST, TYPOS, UNSEEN
 
     d = slice_of_sample
     args = ["study", "--corpus", str(d / "corpus.jsonl"), "--topics", *(f"{l}={d / f'dev.{l}.tsv'}" for l in LANGS),
@@ -63,15 +64,16 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     te_queries = [l.split("\t")[0] for l in (d / "dev.te.tsv").read_text(encoding="utf-8").splitlines()]
     assert sorted(drops["romanize"]["dense"]["nDCG@10"]) == sorted(te_queries) and len(te_queries) == 6
     family = study["analysis"]["nDCG@10"]["family"]
-    assert list(family["drop"]) == list(SYSTEMS)  # the dense four, BM25 and the hybrid
+    assert list(family["drop"]) == list(SYSTEMS[:6])  # the dense four, BM25 and the hybrid (no defences asked)
     clean = report["clean"]["per_query"]
-    assert set(clean) == {*SYSTEMS, TRANSLATE_TEST} and TRANSLATE_TEST not in drops["char-swap"]
+    assert set(clean) == {*SYSTEMS[:6], TRANSLATE_TEST} and TRANSLATE_TEST not in drops["char-swap"]
     assert all(json.loads((out / "indexes" / name / "meta.json").read_text())["title"] is False
                for name in SYSTEMS[:4])
     assert set(family["drop"]["dense"]) == {LANGUAGES[l].family for l in LANGS} | {"all"}
     genus = study["analysis"]["nDCG@10"]["genus"]  # sw and te: one family each, and one WALS genus each
     assert set(genus["drop"]["dense"]) == {LANGUAGES[l].genus for l in LANGS} | {"all"}
-    for effect, (system, against) in EFFECTS.items():  # an effect is the difference of the two systems' drops
+    assert list(family["effects"]) == list(EFFECTS)[:4]  # no defence ran: no effect of one
+    for effect, (system, against) in list(EFFECTS.items())[:4]:  # an effect is the difference of two systems' drops
         cell = family["effects"][effect]["all"]
         assert cell["delta"] == pytest.approx(family["drop"][system]["all"] - family["drop"][against]["all"])
         assert 0 <= cell["p"] <= cell["p_holm"] <= 1
@@ -100,7 +102,7 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     kept = _lines(out / "cells.jsonl")
     capsys.readouterr()
     assert main(args) == 0
-    assert "fine-tuned encoder: reusing" in capsys.readouterr().out
+    assert "fine-tuned-encoder: reusing" in capsys.readouterr().out
     assert (out / "indexes" / "fine-tuned+xQG" / "index").stat().st_mtime_ns == stamp
     resumed = json.loads((out / "study.json").read_text())
     for study in (first, resumed):
@@ -108,12 +110,16 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     assert resumed == first
     journal = _lines(out / "cells.jsonl")
     assert journal[:len(kept)] == kept and len(journal) == len(_lines(tmp_path / "cells.uninterrupted.jsonl"))
-    # a rerun with other xQG settings rebuilds the xQG indexes, and only those; it runs the adversarial attack
+    # a rerun with other xQG settings rebuilds the xQG indexes, and only those; it runs the adversarial attack,
+    # a paraphrase attack, and the defences (noise-aware fine-tuning with and without self-teaching, noisy xQG)
+    # under a seen (char-swap) and an unseen (romanize) attack
     plain = (out / "indexes" / "dense" / "index").stat().st_mtime_ns
     paraphraser = build_swahili_paraphraser(tmp_path / "paraphraser")
     backtranslate = f"backtranslate:{paraphraser}"
-    assert main([*args, "--a", "0.9", "--agg", "mean", "--attacks", "adversarial", backtranslate, "--seeds", "0",
-                 "--budget", "2", "--max-candidates", "8", "--queries", "3", "--num-candidates", "2"]) == 0
+    defended = [*args, "--a", "0.9", "--agg", "mean", "--attacks", "adversarial", backtranslate, "char-swap",
+                "romanize", "--seeds", "0", "--budget", "2", "--max-candidates", "8", "--queries", "3",
+                "--num-candidates", "2", "--defences", "--self-teaching", "0.5"]
+    assert main(defended) == 0
     for name in ("dense+xQG", "fine-tuned+xQG"):
         meta = json.loads((out / "indexes" / name / "meta.json").read_text())["xqg"]
         assert (meta["a"], meta["agg"]) == (0.9, "mean")
@@ -125,13 +131,24 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     worst = study["robustness"]["attacks"]["adversarial"]["adversarial"]
     assert worst["queries"] == 6 and worst["transfer_from"] is None  # 3 a language, the same for every system
     assert set(worst["budget_curve"]) == set(SYSTEMS) and all(len(c) == 2 for c in worst["budget_curve"].values())
-    # no random attack ran: the worst-case tables, and the paraphrases' of their own (average and worst case)
-    assert list(study["analysis"]) == ["adversarial", "paraphrase", "paraphrase, worst case"]
+    # random noise, the worst case, the paraphrases (average and worst case), and the seen and unseen noise apart
+    assert list(study["analysis"]) == ["nDCG@10", "R@2kt", "adversarial", "paraphrase", "paraphrase, worst case",
+                                       SEEN, UNSEEN]
+    assert set(study["robustness"]["per_query_drop"]) == {"adversarial", backtranslate, backtranslate + " (worst)",
+                                                          "char-swap", "romanize"}
+    seen = study["analysis"][SEEN]["nDCG@10"]["family"]  # char-swap alone; romanize applies to te only
+    assert seen["drop"]["dense"]["all"] == pytest.approx(np.mean(list(
+        study["robustness"]["per_query_drop"]["char-swap"]["dense"]["nDCG@10"].values())))
+    assert set(seen["drop"]) == set(SYSTEMS) and list(seen["effects"]) == list(EFFECTS)
+    training = json.loads((out / "noise-aware-self-teaching-encoder" / "training.json").read_text())["args"]
+    assert (training["query_noise"], training["self_teaching"]) == (list(TYPOS), 0.5)
+    assert json.loads((out / "indexes" / NOISY_XQG / "meta.json").read_text())["xqg"]["noise"]["attacks"] == list(TYPOS)
+    assert "## Seen and unseen noise" in text and f"### Mean nDCG@10 drop under {UNSEEN} by family" in text
     models = study["robustness"]["models"]
     assert models[backtranslate]["sw"]["route"] == models[backtranslate + " (worst)"]["sw"]["route"] == \
         "sw_KE -> en_XX -> sw_KE"
-    changed = study["robustness"]["changed"][backtranslate]  # Latin words: kept for sw, not for Telugu
-    assert changed["sw"]["changed"] == [6] and changed["te"]["changed"] == [0]
+    changed = study["robustness"]["changed"][backtranslate]  # Latin words: kept for sw, never for Telugu
+    assert changed["sw"]["changed"][0] > 0 and changed["te"]["changed"] == [0]
     assert "## Paraphrase attacks" in text and "### Mean nDCG@10 drop under the paraphrase, worst case by family" in text
     cells = study["analysis"]["adversarial"]["nDCG@10"]["family"]
     assert set(cells["drop"]) == set(SYSTEMS) and set(cells["effects"]) == set(EFFECTS)
@@ -140,6 +157,14 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
                    "![success rate against the budget](adversarial-budget.png)"):
         assert needle in text
     assert (out / "adversarial-budget.png").read_bytes()[:4] == b"\x89PNG"
+    # other noise: the defences are rebuilt, and only they
+    stamps = {name: (out / "indexes" / name / "index").stat().st_mtime_ns for name in SYSTEMS[:4] + (NOISY_XQG,)}
+    assert main([*defended[:defended.index("--attacks")], "--attacks", "char-swap", "--seeds", "0", "--defences",
+                 "--noise", "keyboard-typo"]) == 0
+    after = {name: (out / "indexes" / name / "index").stat().st_mtime_ns for name in stamps}
+    assert [name for name in stamps if after[name] != stamps[name]] == [NOISY_XQG]
+    assert json.loads((out / "noise-aware-encoder" / "training.json").read_text())["args"]["query_noise"] == [
+        "keyboard-typo"]
 
 
 def _lines(path: Path) -> list[str]:

@@ -155,6 +155,12 @@ def add_study_arguments(p: argparse.ArgumentParser) -> None:
                             {"agg": AGGREGATIONS})
     p.add_argument("--attacks", nargs="+", help="default: every attack that needs no model or file")
     add_dataclass_arguments(p, study.Settings, ("seeds", "rate", "measures"), SETTINGS_HELP)
+    add_dataclass_arguments(p, study.Settings, ("defences", "noise", "noise_rate", "self_teaching", "noise_copies"), {
+        "defences": "also noise-aware fine-tuning and dense+noisy xQG, with --noise; drops reported for seen and "
+        "unseen attacks apart", "noise": "the attacks the defences see (the rest are unseen)",
+        "noise_rate": "noise-aware fine-tuning: a training query's chance of a noisy copy",
+        "self_teaching": "> 0: also noise-aware fine-tuning with self-teaching (KL weight)",
+        "noise_copies": "noisy xQG: perturbed copies of each generated query"})
     p.add_argument("--languages", nargs="+", help="sample languages to study (default all); not with --topics")
     p.add_argument("--corpus", help="a collection other than the built-in sample: its corpus, with --topics, "
                    "--qrels, --answers, --train and --generator")

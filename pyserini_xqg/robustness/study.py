@@ -21,7 +21,7 @@ import json
 import statistics
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,21 +42,27 @@ from ..search import dense, lucene
 from ..search.fusion import fuse
 from ..train.encoder import EncoderTraining, train
 from .adversarial import ADVERSARIAL
-from .attacks import ATTACKS
+from .noise import RULE_ATTACKS, Noise
 from . import paraphrase
 from .runner import changed_counts, markdown as robustness_markdown, run_robustness, success_markdown
 
 DENSE, XQG, FT, FT_XQG = "dense", "dense+xQG", "fine-tuned", "fine-tuned+xQG"
 BM25, HYBRID = "bm25", "bm25+dense (RRF)"
-SYSTEMS = (DENSE, XQG, FT, FT_XQG, BM25, HYBRID)  # each runs on clean and attacked queries
+NOISE_FT, NOISE_FT_ST, NOISY_XQG = "noise-aware", "noise-aware+self-teaching", "dense+noisy xQG"  # the defences
+SYSTEMS = (DENSE, XQG, FT, FT_XQG, BM25, HYBRID, NOISE_FT, NOISE_FT_ST, NOISY_XQG)  # clean and attacked queries
 TRANSLATE_TEST = "bm25 (translate-test)"  # BM25 on the queries' English translations: clean scores only
-EFFECTS = {  # name -> (system, against): the difference of their per-query drops
+EFFECTS = {  # name -> (system, against): the difference of their per-query drops (where both ran)
     "xQG (dense+xQG - dense)": (XQG, DENSE),
     "fine-tuning (fine-tuned - dense)": (FT, DENSE),
     "xQG after fine-tuning (fine-tuned+xQG - fine-tuned)": (FT_XQG, FT),
     "xQG vs fine-tuning (dense+xQG - fine-tuned)": (XQG, FT),
+    "noise-aware vs standard fine-tuning (noise-aware - fine-tuned)": (NOISE_FT, FT),
+    "self-teaching (noise-aware+self-teaching - noise-aware)": (NOISE_FT_ST, NOISE_FT),
+    "noisy xQG vs xQG (dense+noisy xQG - dense+xQG)": (NOISY_XQG, XQG),
+    "noisy xQG vs noise-aware (dense+noisy xQG - noise-aware)": (NOISY_XQG, NOISE_FT),
 }
-RULE_ATTACKS = (*ATTACKS, "code-switch")  # every attack that needs no model or file
+TYPOS = ("char-insert", "char-delete", "char-substitute", "char-swap", "keyboard-typo")
+"""The defences' noise unless told (``--noise``): typos, as in typos-aware training (Zhuang and Zuccon 2021)."""
 
 
 @dataclass
@@ -97,6 +103,11 @@ class Settings:
     hits: int = 100
     alpha: float = 0.05
     title: bool = True                  # index 'title text' (Pyserini's convention), or the text alone
+    defences: bool = False              # add noise-aware fine-tuning and noisy xQG, with ``noise``
+    noise: list[str] = field(default_factory=lambda: list(TYPOS))  # the attacks the defences see ("seen")
+    noise_rate: float = 0.5             # noise-aware fine-tuning: a training query's chance of a noisy copy
+    self_teaching: float = 0.0          # > 0: also noise-aware fine-tuning with self-teaching at this weight
+    noise_copies: int = 1               # noisy xQG: perturbed copies of each generated query
 
 
 class CachedQueries:
@@ -115,33 +126,43 @@ class CachedQueries:
 def build_systems(collection: Collection, settings: Settings, log=print) -> dict:
     """Fine-tune, generate, index (reusing what the study folder has); name -> search(topics)."""
     out = Path(settings.output)
-    fine_tuned = out / "fine-tuned-encoder"
-    recipe = EncoderTraining(str(fine_tuned), settings.model, collection.train, settings.steps)
-    trained = fine_tuned / "training.json"
-    same = {k: v for k, v in json.loads(json.dumps(asdict(recipe), default=str)).items() if k != "output"}
-    if trained.exists() and {k: v for k, v in json.loads(trained.read_text())["args"].items() if k != "output"} == same:
-        log(f"fine-tuned encoder: reusing {fine_tuned}")
-    else:
-        log(f"fine-tuned encoder: train-encoder, {settings.steps} steps on {collection.train}")
-        train(recipe)
+    fine_tuned = _trained(EncoderTraining(str(out / "fine-tuned-encoder"), settings.model, collection.train,
+                                          settings.steps), log)
+    encoders = {(DENSE, XQG): settings.model, (FT, FT_XQG): fine_tuned}
+    if settings.defences:  # the same train pairs and steps, with noisy queries
+        noisy = dict(query_noise=list(settings.noise), noise_rate=settings.noise_rate, noise_edit_rate=settings.rate)
+        encoders[(NOISE_FT, None)] = _trained(EncoderTraining(str(out / "noise-aware-encoder"), settings.model,
+                                                              collection.train, settings.steps, **noisy), log)
+        if settings.self_teaching:
+            encoders[(NOISE_FT_ST, None)] = _trained(EncoderTraining(
+                str(out / "noise-aware-self-teaching-encoder"), settings.model, collection.train, settings.steps,
+                **noisy, self_teaching=settings.self_teaching), log)
     langs = list(collection.topics)
     log(f"xQG queries: {collection.generator} for {', '.join(langs)}")
     queries = generate_queries(collection.corpus, out / "xqg-queries.jsonl", collection.generator, langs)
     systems = {}
-    for (plain, augmented), model in (((DENSE, XQG), settings.model), ((FT, FT_XQG), str(fine_tuned))):
+    for (plain, augmented), model in encoders.items():
         embedder = Embedder(model)
-        where = {plain: out / "indexes" / plain, augmented: out / "indexes" / augmented}
+        where = {plain: out / "indexes" / plain}
         made = {"encoder": embedder.describe(), "corpus": str(collection.corpus), "title": settings.title}
         if not _current(where[plain] / dense_index.META, made):  # the encoder's fingerprint: retrained, rebuilt
             log(f"index {plain}")
             dense_index.build_index(collection.corpus, where[plain], embedder, title=settings.title)
-        xqg_made = {**made, "xqg": {"a": settings.a, "calibrate": True,
-                                    "generator": read_provenances(queries),
-                                    **({} if settings.agg == "auto" else {"agg": settings.agg})}}
-        if not _current(where[augmented] / dense_index.META, xqg_made, where[plain] / dense_index.META):
-            log(f"index {augmented} (a = {settings.a}, agg = {settings.agg}), from the passage vectors of {plain}")
-            xqg.build_index(collection.corpus, queries, where[augmented], embedder, settings.a, settings.agg,
-                            title=settings.title, passages_from=where[plain])
+        variants = [(augmented, None)] if augmented else []
+        if settings.defences and plain == DENSE:
+            variants.append((NOISY_XQG, Noise(tuple(settings.noise), settings.rate)))
+        for name, noise in variants:  # each from the passage vectors of the plain index
+            where[name] = out / "indexes" / name
+            xqg_made = {**made, "xqg": {"a": settings.a, "calibrate": True, "generator": read_provenances(queries),
+                                        **({} if settings.agg == "auto" else {"agg": settings.agg}),
+                                        "noise": {"attacks": list(noise.attacks), "rate": noise.rate,
+                                                  "seed": noise.seed, "copies": settings.noise_copies}
+                                        if noise else None}}
+            if not _current(where[name] / dense_index.META, xqg_made, where[plain] / dense_index.META):
+                log(f"index {name} (a = {settings.a}, agg = {settings.agg}), from the passage vectors of {plain}")
+                xqg.build_index(collection.corpus, queries, where[name], embedder, settings.a, settings.agg,
+                                title=settings.title, passages_from=where[plain], noise=noise,
+                                copies=settings.noise_copies)
         vectors = CachedQueries(dense.QueryVectors(embedder))
         for name, index in where.items():
             systems[name] = lambda topics, index=index, vectors=vectors: dense.batch_search(
@@ -154,6 +175,20 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
     systems[DENSE] = _remember_last(systems[DENSE])
     systems[HYBRID] = lambda topics: fuse([systems[BM25](topics), systems[DENSE](topics)], "rrf", k=settings.hits)
     return systems
+
+
+def _trained(recipe: EncoderTraining, log=print) -> str:
+    """``recipe``'s model folder, trained unless the folder holds a model trained with the same arguments."""
+    folder = Path(recipe.output)
+    same = {k: v for k, v in json.loads(json.dumps(asdict(recipe), default=str)).items() if k != "output"}
+    trained = folder / "training.json"
+    if trained.exists() and {k: v for k, v in json.loads(trained.read_text())["args"].items() if k != "output"} == same:
+        log(f"{folder.name}: reusing {folder}")
+    else:
+        log(f"{folder.name}: train-encoder, {recipe.steps} steps on {recipe.train}"
+            + (f", noise {', '.join(recipe.query_noise)}" if recipe.query_noise else ""))
+        train(recipe)
+    return str(folder)
 
 
 def _remember_last(search):
@@ -193,20 +228,28 @@ KINDS = ("random", ADVERSARIAL, "paraphrase", "paraphrase, worst case")
 the adversarial search, and paraphrases (model attacks) in the average case and in the worst case."""
 
 
-def kind_of(attack: str) -> str:
+SEEN, UNSEEN = "random noise the defences saw", "random noise the defences never saw"
+"""With ``--defences``, the random attacks split by whether they are among the defences' noise (``--noise``); the
+adversarial and paraphrase attacks are never seen."""
+
+
+def kind_of(attack: str, seen: tuple[str, ...] = ()) -> str:
+    """The attack's kind (``KINDS``); with the defences' ``seen`` attacks, a random one is ``SEEN`` or ``UNSEEN``."""
     if attack == ADVERSARIAL:
         return ADVERSARIAL
     if paraphrase.is_model_attack(attack):
         return KINDS[3] if attack.endswith(paraphrase.WORST) else KINDS[2]
-    return KINDS[0]
+    return (SEEN if attack in seen else UNSEEN) if seen else KINDS[0]
 
 
-def query_drops(report: dict, measure: str, kind: str = KINDS[0]) -> dict[str, dict[str, float]]:
-    """system -> qid -> drop averaged over the attacks of ``kind`` (``KINDS``) that changed the query: the
-    worst case and the paraphrases are kept apart from random noise."""
+def query_drops(report: dict, measure: str, kind: str = KINDS[0],
+                seen: tuple[str, ...] = ()) -> dict[str, dict[str, float]]:
+    """system -> qid -> drop averaged over the attacks of ``kind`` (``KINDS``, or ``SEEN`` / ``UNSEEN`` given the
+    defences' ``seen`` attacks) that changed the query: the worst case and the paraphrases are kept apart from
+    random noise."""
     collected: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for attack, by_system in report["per_query_drop"].items():
-        if kind_of(attack) != kind:
+        if kind_of(attack, seen if kind in (SEEN, UNSEEN) else ()) != kind:
             continue
         for system, by_measure in by_system.items():
             for qid, drop in by_measure[measure].items():
@@ -226,6 +269,8 @@ def effects(drops: dict[str, dict[str, float]], groups: dict[str, str], alpha: f
     """effect -> group -> {delta, p, p_holm, significant}; Holm over every (effect, group) cell."""
     cells = []
     for effect, (system, against) in EFFECTS.items():
+        if system not in drops or against not in drops:
+            continue
         for mapping in (groups, {q: "all" for q in groups}):
             for (_, group), c in compare({system: drops[system], against: drops[against]}, mapping, against).items():
                 cells.append((effect, group, c.delta, c.p))
@@ -243,16 +288,18 @@ def _drop_mark(cell: dict | None) -> str:
     return UP if cell["delta"] < 0 else DOWN
 
 
-def analyse(report: dict, alpha: float = 0.05) -> dict:
-    """Per measure and grouping (family, genus, resource class): mean drop table and effects with tests."""
+def analyse(report: dict, alpha: float = 0.05, seen: tuple[str, ...] = ()) -> dict:
+    """Per measure and grouping (family, genus, resource class): mean drop table and effects with tests, for
+    random noise (the main table), each other kind of attack, and (with the defences' ``seen`` attacks) the
+    random attacks they saw and those they never saw."""
     qid_lang = report["clean"]["languages"]
     groupings = {"family": {q: LANGUAGES[l].family for q, l in qid_lang.items()},
                  "genus": {q: LANGUAGES[l].genus for q, l in qid_lang.items()},
                  "resource_class": {q: f"class {LANGUAGES[l].resource_class}" for q, l in qid_lang.items()}}
     out: dict = {}
-    for kind in KINDS:
+    for kind in (*KINDS, *((SEEN, UNSEEN) if seen else ())):
         for m in report["measures"]:
-            drops = query_drops(report, m, kind)
+            drops = query_drops(report, m, kind, seen)
             if not drops:
                 continue
             table = {g: {"drop": {s: by_group(drops[s], groups) for s in SYSTEMS if s in drops},
@@ -309,9 +356,9 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
     if ADVERSARIAL in analysis:
         lines += [f"Under the adversarial attack (worst case), on {lead}, by family:\n",
                   *answer(analysis[ADVERSARIAL], lead), ""]
-    for kind in KINDS[2:]:
+    for kind in (*KINDS[2:], SEEN, UNSEEN):
         if kind in analysis:
-            lines += [f"Under the {kind} (a section of its own below), on {lead}, by family:\n",
+            lines += [f"Under {'the ' * (kind in KINDS)}{kind} (a section of its own below), on {lead}, by family:\n",
                       *answer(analysis[kind], lead), ""]
     for m in report["measures"]:
         if m not in analysis:
@@ -329,6 +376,13 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
         lines += adversarial_markdown(report, analysis, meta)
     if any(kind in analysis for kind in KINDS[2:]):
         lines += paraphrase_markdown(report, analysis)
+    if SEEN in analysis or UNSEEN in analysis:
+        lines += ["\n## Seen and unseen noise\n", f"The defences were trained, or their xQG queries copied, with "
+                  f"noise from {', '.join(meta['noise'])} (the seen attacks); every other attack, the adversarial and "
+                  "the paraphrase attacks included, they never saw.\n"]
+        for kind in (SEEN, UNSEEN):
+            for m in (m for m in report["measures"] if kind in analysis and m in analysis[kind]):
+                lines += _drop_tables(analysis[kind], m, "family", f"### Mean {m} drop under {kind}")
     lines += ["\n## Every attack\n", robustness_markdown(report, "family")]
     return "\n".join(lines)
 
@@ -353,15 +407,6 @@ def adversarial_markdown(report: dict, analysis: dict, meta: dict) -> list[str]:
     return lines
 
 
-def _systems_made(out: Path, settings: Settings) -> dict:
-    """What identifies the study's systems: each index's recorded settings (encoder fingerprints, xQG
-    queries, title), and the search settings. A journalled cell of other systems is not reused."""
-    metas = {name: (out / "indexes" / name / meta).read_text(encoding="utf-8")
-             for name, meta in ((DENSE, dense_index.META), (XQG, dense_index.META), (FT, dense_index.META),
-                                (FT_XQG, dense_index.META), (BM25, lucene_index.META))}
-    return {"indexes": metas, "hits": settings.hits}
-
-
 def paraphrase_markdown(report: dict, analysis: dict) -> list[str]:
     """The paraphrase attacks: how many queries each changed, then the drop and the effects, average and worst case."""
     attacks = [a for a in report["per_query_drop"] if paraphrase.is_model_attack(a)]
@@ -377,6 +422,14 @@ def paraphrase_markdown(report: dict, analysis: dict) -> list[str]:
     return lines
 
 
+def _systems_made(out: Path, settings: Settings) -> dict:
+    """What identifies the study's systems: each index's recorded settings (encoder fingerprints, xQG
+    queries and noise, title), and the search settings. A journalled cell of other systems is not reused."""
+    metas = {folder.name: (folder / meta).read_text(encoding="utf-8") for folder in sorted((out / "indexes").iterdir())
+             for meta in (dense_index.META, lucene_index.META) if (folder / meta).is_file()}
+    return {"indexes": metas, "hits": settings.hits}
+
+
 def run_study(collection: Collection, settings: Settings, log=print, adversarial: dict | None = None) -> dict:
     """Build the four systems, attack them, and write study.md, study.json and plots into the output."""
     started = time.time()
@@ -390,6 +443,8 @@ def run_study(collection: Collection, settings: Settings, log=print, adversarial
     if collection.topics_en:  # translate-test: the human translations never see an attack
         english = {q: t for path in collection.topics_en.values() for q, t in load_topics(path).items()}
         references[TRANSLATE_TEST] = lucene.search(out / "indexes" / BM25, english, settings.hits)
+    if adversarial:  # a paraphrase attack runs in both cases: its plain name picks at random
+        adversarial = {**adversarial, "paraphrase": replace(adversarial["paraphrase"], pick="random")}
     if adversarial and adversarial.get("reference"):
         paraphrase.warn_if_attacked(adversarial["reference"], {DENSE: settings.model, FT: str(out / "fine-tuned-encoder")},
                                     log)
@@ -399,7 +454,7 @@ def run_study(collection: Collection, settings: Settings, log=print, adversarial
                             load_answers(collection.answers), texts, settings.measures, baseline=DENSE, log=log,
                             references=references, adversarial=adversarial, journal=out / "cells.jsonl",
                             fingerprint=_systems_made(out, settings))
-    analysis = analyse(report, settings.alpha)
+    analysis = analyse(report, settings.alpha, tuple(settings.noise) if settings.defences else ())
     training = json.loads((out / "fine-tuned-encoder" / "training.json").read_text())
     meta = {**asdict(settings), **asdict(collection), "languages": list(topics), "queries": sum(map(len, topics.values())),
             "steps": training["args"]["steps"], "train": training["args"]["train"], "seconds": time.time() - started,
