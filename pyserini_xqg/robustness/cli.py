@@ -21,6 +21,7 @@ ATTACK_HELP = ("an attack name (see pyserini_xqg.robustness.attacks), paraphrase
                "backtranslate:MODEL[,BACKWARD] or file:PATH")
 PARAPHRASE_HELP = {"num_candidates": "paraphrase, backtranslate: candidates made per query",
                    "pivot": "backtranslate: the language translated through",
+                   "top_k": "paraphrase, backtranslate: top-k sampling of the candidates (0: no cut)",
                    "top_p": "paraphrase, backtranslate: nucleus sampling of the candidates",
                    "template": "paraphrase: the prompt, with {text}",
                    "pick": "paraphrase, backtranslate: random (the average case) or worst (the candidate that most "

@@ -36,6 +36,7 @@ class Settings:
 
     num_candidates: int = 4
     pivot: str = "en"
+    top_k: int = 0            # 0: no top-k cut
     top_p: float = 0.9
     template: str = PARAPHRASE_TEMPLATE
     pick: str = "random"
@@ -76,7 +77,7 @@ def candidates(attack: str, topics: Mapping[str, str], lang: str, settings: Sett
     attack = base_attack(attack)
     kind, _, models = attack.partition(":")
     qids, texts = list(topics), [topics[q] for q in topics]
-    sampled = Decoding(num_candidates=settings.num_candidates, sample=True, top_p=settings.top_p,
+    sampled = Decoding(num_candidates=settings.num_candidates, sample=True, top_k=settings.top_k, top_p=settings.top_p,
                        seed=_seed(seed, attack, lang))
     if kind == "paraphrase":
         model = load_translator(models, template=settings.template)

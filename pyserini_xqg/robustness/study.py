@@ -174,7 +174,7 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
     systems[BM25] = _remember_last(lambda topics: lucene.search(bm25, topics, settings.hits))
     systems[DENSE] = _remember_last(systems[DENSE])
     systems[HYBRID] = lambda topics: fuse([systems[BM25](topics), systems[DENSE](topics)], "rrf", k=settings.hits)
-    return systems
+    return {name: systems[name] for name in SYSTEMS if name in systems}
 
 
 def _trained(recipe: EncoderTraining, log=print) -> str:
