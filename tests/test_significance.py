@@ -31,6 +31,15 @@ def test_holm_worked_example():
     assert holm([]) == []
 
 
+def test_holm_equals_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 7, 50):
+        p = np.round(rng.uniform(0, 0.2, n), 3)  # rounded: ties
+        assert holm(list(p)) == list(multipletests(p, method="holm")[1])
+
+
 def test_compare_corrects_over_systems_and_languages():
     rng = np.random.default_rng(0)
     base = {f"{l}{i}": float(rng.random()) for l in "ab" for i in range(40)}

@@ -49,12 +49,16 @@ def permutation_test(x: dict[str, float], y: dict[str, float], resamples: int = 
 
 
 def holm(pvalues: list[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (statsmodels)."""
-    from statsmodels.stats.multitest import multipletests
+    """Holm-Bonferroni adjusted p-values: the k-th smallest times (m - k + 1), made monotone, capped at 1.
 
-    if not pvalues:
-        return []
-    return [float(p) for p in multipletests(pvalues, method="holm")[1]]
+    Equal to statsmodels' ``multipletests(method="holm")`` (a test checks), which runs a full ``gc.collect()``
+    on every call: 0.1 s and more in a process that holds models, and a study makes hundreds of calls.
+    """
+    p = np.asarray(pvalues, dtype=float)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.empty_like(p)
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1)))
+    return [float(x) for x in adjusted]
 
 
 @dataclass(frozen=True)
