@@ -3,8 +3,6 @@ import json
 import unicodedata
 from collections import Counter
 
-import faiss
-import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file

@@ -47,7 +47,7 @@ def slice_of_sample(tmp_path):
 
 def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsys):
     from pyserini_xqg.__main__ import main
-    from pyserini_xqg.robustness.study import (EFFECTS, NOISE_FT, NOISE_FT_ST, NOISY_XQG, SEEN, SYSTEMS,
+    from pyserini_xqg.robustness.study import (EFFECTS, NOISE_FT_ST, NOISY_XQG, SEEN, SYSTEMS,
                                                TRANSLATE_TEST, TYPOS, UNSEEN, Collection, Settings,
                                                build_systems)
 
