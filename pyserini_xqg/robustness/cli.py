@@ -90,7 +90,8 @@ def attack(args: argparse.Namespace) -> None:
                                                             options["settings"], args.seed, options["reference"])
     elif targeted:
         topics, provenance = paraphrase.worst_topics(load_topics(args.topics), lang, args.attack, options["paraphrase"],
-                                                     args.seed, system.search, relevant, options["reference"])
+                                                     args.seed, {args.index: system.search}, relevant,
+                                                     options["reference"])[args.index]
     else:
         topics, provenance = attack_topics(load_topics(args.topics), args.lang, args.attack, args.rate, args.seed,
                                            options["paraphrase"], options["reference"])

@@ -220,11 +220,17 @@ def apply(topics: Mapping[str, str], filtered: Mapping[str, list[dict]], picks: 
     return out, provenance
 
 
-def worst_topics(topics: Mapping[str, str], lang: str, attack: str, settings: Settings, seed: int, search,
-                 relevant: Mapping[str, set[str]], reference=None, k: int = 10) -> tuple[dict[str, str], list[dict]]:
-    """The worst case against one system (white-box): candidates, the meaning filter, ``pick_worst``."""
+def worst_topics(topics: Mapping[str, str], lang: str, attack: str, settings: Settings, seed: int,
+                 searches: Mapping[str, Callable], relevant: Mapping[str, set[str]], reference=None,
+                 k: int = 10) -> dict[str, tuple[dict[str, str], list[dict]]]:
+    """The worst case against each system of ``searches`` (name -> search; white-box): the candidates and the
+    meaning filter once, ``pick_worst`` per system; name -> (attacked topics, provenance)."""
     made, params = candidates_once(attack, topics, lang, settings, seed)
     params = {**params, "reference_encoder": describe_encoder(reference)}
     filtered = meaning_filter(topics, made, lang, settings.min_similarity, reference)
-    picks, objectives = pick_worst(filtered, search, relevant, k, pick_random(filtered, seed, attack))
-    return apply(topics, filtered, picks, attack, params, "worst", objectives)
+    fallback = pick_random(filtered, seed, attack)
+    out = {}
+    for name, search in searches.items():
+        picks, objectives = pick_worst(filtered, search, relevant, k, fallback)
+        out[name] = apply(topics, filtered, picks, attack, params, "worst", objectives)
+    return out

@@ -84,13 +84,9 @@ def _worst_paraphrases(attack: str, systems, topics, seed: int, relevant, option
     provenance: dict = {name: [] for name in attacked}
     counts, models = {}, {}
     for lang, ts in topics.items():
-        made, params = paraphrase.candidates_once(attack, ts, lang, words, seed)
-        params = {**params, "reference_encoder": paraphrase.describe_encoder(reference)}
-        filtered = paraphrase.meaning_filter(ts, made, lang, words.min_similarity, reference)
-        fallback = paraphrase.pick_random(filtered, seed, attack)
-        for name in attacked:
-            picks, objectives = paraphrase.pick_worst(filtered, systems[name], relevant, 10, fallback)
-            out, records = paraphrase.apply(ts, filtered, picks, attack, params, "worst", objectives)
+        worst = paraphrase.worst_topics(ts, lang, attack, words, seed, {name: systems[name] for name in attacked},
+                                        relevant, reference)
+        for name, (out, records) in worst.items():
             attacked[name].update(changed(ts, out))
             provenance[name] += records
         counts[lang] = {"queries": len(ts), "changed": len(changed(ts, out))}
