@@ -52,6 +52,7 @@ def main(commands: Mapping[str, Command], argv: list[str] | None = None) -> int:
     """
     args = parser(commands).parse_args(argv)
     args.command_line = lambda words: main(commands, words)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what the run's record quotes
     command = commands[args.command]
     try:
         for option, kind in command.outputs.items():  # before any work

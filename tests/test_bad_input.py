@@ -17,6 +17,7 @@ import pytest
 
 from pyserini_xqg.__main__ import main
 from pyserini_xqg.io.runs import read_run
+from pyserini_xqg.io.provenance import latest_report
 
 from .conftest import write
 
@@ -266,7 +267,7 @@ def test_robustness_leaves_out_queries_without_judgements_as_evaluate_does(files
     assert main(["robustness", "--system", f"bm25={files['bm25']}", "--topics", f"en={topics}",
                  "--qrels", str(files["qrels"]), "--answers", str(files["answers"]), "--corpus", str(files["corpus"]),
                  "--attacks", "char-swap", "--seeds", "0", "--output", str(tmp_path / "rob")]) == 0
-    report = json.loads((tmp_path / "rob" / "robustness.json").read_text())
+    report = json.loads(latest_report(tmp_path / "rob", "robustness").read_text())
     assert set(report["clean"]["per_query"]["bm25"]["nDCG@10"]) == {"q1", "q2"}
 
 
@@ -399,12 +400,12 @@ def test_an_attack_that_changes_nothing_is_counted_not_scored(files, silent_mode
                  str(files["qrels"]), "--answers", str(files["answers"]), "--corpus", str(files["corpus"]),
                  "--attacks", f"file:{variants}", f"paraphrase:{silent_model}", "--seeds", "0",
                  "--output", str(tmp_path / "rob")]) == 0
-    report = json.loads((tmp_path / "rob" / "robustness.json").read_text())
+    report = json.loads(latest_report(tmp_path / "rob", "robustness").read_text())
     assert report["changed"][f"file:{variants}"] == {"en": {"queries": 2, "changed": [1]}}
     assert list(report["per_query_drop"][f"file:{variants}"]["bm25"]["nDCG@10"]) == ["q2"]
     assert report["changed"][f"paraphrase:{silent_model}"] == {"en": {"queries": 2, "changed": [0]}}
     assert f"paraphrase:{silent_model}" not in report["per_query_drop"]  # nothing was attacked: no drop of 0
-    assert "Queries changed, of those attacked: en 1/2" in (tmp_path / "rob" / "robustness.md").read_text()
+    assert "Queries changed, of those attacked: en 1/2" in latest_report(tmp_path / "rob", "robustness", ".md").read_text()
 
 
 def test_a_run_for_some_queries_says_how_many_count_as_zero(files, tmp_path, capsys):

@@ -6,6 +6,7 @@ import pytest
 from pyserini_xqg.__main__ import main
 from pyserini_xqg.robustness import paraphrase
 from pyserini_xqg.robustness.measures import objective
+from pyserini_xqg.io.provenance import latest_report
 
 from .conftest import write
 from .tiny_models import build, build_swahili_paraphraser
@@ -88,7 +89,7 @@ def test_robustness_takes_paraphrases_in_the_average_and_the_worst_case(swahili,
                      str(qrels), "--answers", str(answers), "--corpus", str(mini_corpus), "--attacks", attack,
                      "--seeds", "0", "--pick", pick, "--num-candidates", "3", "--measures", "nDCG@10",
                      "--output", str(tmp_path / pick)]) == 0
-    reports = {pick: json.loads((tmp_path / pick / "robustness.json").read_text()) for pick in ("random", "worst")}
+    reports = {pick: json.loads(latest_report(tmp_path / pick, "robustness").read_text()) for pick in ("random", "worst")}
     for report in reports.values():
         assert report["models"][attack]["sw"]["route"] == "sw_KE -> en_XX -> sw_KE"
         assert report["changed"][attack] == {"sw": {"queries": 2, "changed": [2]}}

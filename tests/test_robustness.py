@@ -3,6 +3,7 @@ import pytest
 
 from pyserini_xqg.io.languages import LANGUAGES
 from pyserini_xqg.robustness.measures import jaccard_at_k, over_seeds, per_query, rbo, summarise
+from pyserini_xqg.io.provenance import latest_report
 
 
 def test_jaccard():
@@ -98,8 +99,8 @@ def test_robustness_cli_on_the_sample(tmp_path, e5_dir, capsys):
                  "--output", str(tmp_path / "out")]) == 0
     import json
 
-    report = json.loads((tmp_path / "out" / "robustness.json").read_text())
+    report = json.loads(latest_report(tmp_path / "out", "robustness").read_text())
     assert "Yoruba" in report["not_applicable"]["romanize"]["yo"]
     families = report["attacks"]["strip-marks"]["bm25"]["nDCG@10"]["family"]
     assert set(families) == {LANGUAGES["ar"].family, LANGUAGES["yo"].family}
-    assert "**romanize**" in (tmp_path / "out" / "robustness.md").read_text()
+    assert "**romanize**" in latest_report(tmp_path / "out", "robustness", ".md").read_text()

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from pyserini_xqg.io.languages import LANGUAGES
+from pyserini_xqg.io.provenance import latest_report
 
 from .conftest import read_jsonl, write
 from .tiny_models import build_swahili_paraphraser
@@ -59,7 +60,10 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
             "--topics-en", *(f"{l}={d / f'dev.{l}.en.tsv'}" for l in LANGS)]
     assert main(args) == 0
     out = tmp_path / "study"
-    study = json.loads((out / "study.json").read_text())
+    first_report = latest_report(out, "study")  # named for what ran: the attacks and a digest of the settings
+    assert first_report.name.startswith("study.char-swap+romanize.") and first_report.name.endswith(".json")
+    study = json.loads(first_report.read_text())
+    assert study["settings"]["run"]["command"] == "python -m pyserini_xqg " + " ".join(args)
     report = study["robustness"]
     assert "Swahili" in report["not_applicable"]["romanize"]["sw"]  # Latin script: refused, with the reason
     drops = report["per_query_drop"]
@@ -82,17 +86,17 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     # a query's drop in the main table is its mean over the attacks that apply to its language
     per_query = [np.mean([drops[a]["dense"]["nDCG@10"][q] for a in ("char-swap", "romanize")]) for q in te_queries]
     assert family["drop"]["dense"][LANGUAGES["te"].family] == pytest.approx(np.mean(per_query))
-    text = (out / "study.md").read_text()
+    text = first_report.with_suffix(".md").read_text()
     for needle in ("## Findings", "## Mean nDCG@10 drop by family", "## Mean nDCG@10 drop by genus",
                    "xQG vs fine-tuning", "## Clean scores", "| bm25 (translate-test) |", "| bm25+dense (RRF) |",
                    "**char-swap**, nDCG@10 by family"):
         assert needle in text
     for m in ("nDCG_at_10", "R_at_2kt"):
-        assert (out / f"drop-by-family.{m}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (out / f"{first_report.stem}.drop-by-family.{m}.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((out / "fine-tuned-encoder" / "training.json").read_text())["examples"] == 12
     # killed during the attack phase, a rerun resumes from the journalled cells and writes the same study.json;
     # it reuses the fine-tuned encoder and the indexes
-    first = json.loads((out / "study.json").read_text())
+    first = json.loads(first_report.read_text())
     stamp = (out / "indexes" / "fine-tuned+xQG" / "index").stat().st_mtime_ns
     (out / "cells.jsonl").rename(tmp_path / "cells.uninterrupted.jsonl")
     killed = subprocess.Popen([sys.executable, "-m", "pyserini_xqg", *args], stdout=subprocess.DEVNULL,
@@ -106,9 +110,10 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     assert main(args) == 0
     assert "fine-tuned-encoder: reusing" in capsys.readouterr().out
     assert (out / "indexes" / "fine-tuned+xQG" / "index").stat().st_mtime_ns == stamp
-    resumed = json.loads((out / "study.json").read_text())
+    assert latest_report(out, "study") == first_report  # the same run: the same name
+    resumed = json.loads(first_report.read_text())
     for study in (first, resumed):
-        study["settings"].pop("seconds")
+        study["settings"].pop("seconds"), study["settings"].pop("run")
     assert resumed == first
     journal = _lines(out / "cells.jsonl")
     assert journal[:len(kept)] == kept and len(journal) == len(_lines(tmp_path / "cells.uninterrupted.jsonl"))
@@ -126,10 +131,13 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
         meta = json.loads((out / "indexes" / name / "meta.json").read_text())["xqg"]
         assert (meta["a"], meta["agg"]) == (0.9, "mean")
     assert (out / "indexes" / "dense" / "index").stat().st_mtime_ns == plain
-    text = (out / "study.md").read_text()
+    defended_report = latest_report(out, "study")
+    assert defended_report.name.startswith("study.4-attacks.defences.")
+    assert first_report.is_file() and first_report.with_suffix(".md").is_file()  # another run's report stays
+    text = defended_report.with_suffix(".md").read_text()
     assert "a = 0.9" in text
     # the adversarial section: white-box against every system, kept apart from the random attacks' tables
-    study = json.loads((out / "study.json").read_text())
+    study = json.loads(defended_report.read_text())
     worst = study["robustness"]["attacks"]["adversarial"]["adversarial"]
     assert worst["queries"] == 4 and worst["transfer_from"] is None  # 2 a language, the same for every system
     ran = [s for s in SYSTEMS if s != NOISE_FT_ST]  # the defences, but no self-teaching asked
@@ -158,9 +166,9 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     assert list(cells["drop"]) == ran and list(cells["effects"]) == effects
     for needle in ("## Adversarial attack (worst case)", "each system attacked with its own scores (white-box)",
                    "Under the adversarial attack (worst case)", "### Mean nDCG@10 drop under the adversarial attack by genus",
-                   "![success rate against the budget](adversarial-budget.png)"):
+                   f"![success rate against the budget]({defended_report.stem}.adversarial-budget.png)"):
         assert needle in text
-    assert (out / "adversarial-budget.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / f"{defended_report.stem}.adversarial-budget.png").read_bytes()[:4] == b"\x89PNG"
     # other noise: the defences are rebuilt, and only they (self-teaching: one more system)
     stamps = {name: (out / "indexes" / name / "index").stat().st_mtime_ns for name in SYSTEMS[:4] + (NOISY_XQG,)}
     collection = Collection(str(d / "corpus.jsonl"), {l: str(d / f"dev.{l}.tsv") for l in LANGS}, str(d / "qrels.txt"),

@@ -10,11 +10,13 @@ from ..cli import add_dataclass_arguments, from_args, pairs
 from ..index.xqg import AGGREGATIONS
 from ..io.collection import load_answers, load_corpus, load_language_topics, load_qrels, load_topics, \
     relevant_passages
+from ..io import provenance
 from ..io.files import write_text_atomic
 from ..io.languages import check_language
 from ..search.systems import open_index
 from . import adversarial, paraphrase, study
 from .attacks import attack_topics
+from .noise import attacks_label
 from .runner import markdown, run_robustness
 
 ATTACK_HELP = ("an attack name (see pyserini_xqg.robustness.attacks), paraphrase:MODEL, "
@@ -118,7 +120,7 @@ def add_robustness_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--measures", nargs="+", default=["R@2kt", "nDCG@10"])
     p.add_argument("--baseline", help="system whose per-query drops the others are tested against")
     p.add_argument("--hits", type=int, default=100)
-    p.add_argument("--output", required=True, help="folder for robustness.md and robustness.json")
+    p.add_argument("--output", required=True, help="folder for this run's report, robustness.ATTACKS....md and .json")
     add_adversarial_arguments(p, transfer=True)
 
 
@@ -139,10 +141,15 @@ def robustness(args: argparse.Namespace) -> None:
                             load_answers(args.answers), texts, args.measures, baseline=args.baseline,
                             adversarial=options)
     out = Path(args.output)
-    write_text_atomic(out / "robustness.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    identity = {k: v for k, v in vars(args).items() if k not in ("output", "command_line", "argv")}
+    labels = [attacks_label(args.attacks), *[f"transfer-{args.transfer_from}"] * bool(args.transfer_from)]
+    stem = provenance.report_stem("robustness", labels, identity)
+    report["run"] = provenance.record(args.argv)
+    write_text_atomic(out / f"{stem}.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     text = "\n".join(markdown(report, g) for g in ("family", "language"))
-    write_text_atomic(out / "robustness.md", text)
+    write_text_atomic(out / f"{stem}.md", text)
     print(text)
+    print(f"{stem}.md and {stem}.json in {out}", file=sys.stderr)
 
 
 SETTINGS_HELP = {"output": "study folder; a rerun reuses what it holds",
@@ -186,4 +193,4 @@ def study_command(args: argparse.Namespace) -> None:
     else:
         collection = study.Collection.sample(args.languages)
     settings = from_args(study.Settings, args, attacks=args.attacks or list(study.RULE_ATTACKS))
-    study.run_study(collection, settings, adversarial=adversarial_options(args))
+    study.run_study(collection, settings, adversarial=adversarial_options(args), argv=args.argv)

@@ -21,6 +21,15 @@ from typing import Iterable, Iterator
 from .attacks import ATTACKS, NotApplicable, _seed, attack_topics
 
 RULE_ATTACKS = (*ATTACKS, "code-switch")  # the attacks that need no model and no file
+
+
+def attacks_label(attacks: Iterable[str]) -> str:
+    """A short name for a set of attacks in a report's name: ``rule-attacks`` (every rule-based one),
+    up to three names joined by ``+``, or a count."""
+    attacks = list(attacks)
+    if set(attacks) == set(RULE_ATTACKS):
+        return "rule-attacks"
+    return "+".join(attacks) if len(attacks) <= 3 else f"{len(attacks)}-attacks"
 COPIES = 1  # noisy xQG: perturbed copies per generated query, unless told
 
 

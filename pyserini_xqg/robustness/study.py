@@ -37,12 +37,13 @@ from ..io.collection import load_answers, load_corpus, load_language_topics, loa
 from ..io.generated import read_provenances
 from ..io.files import write_text_atomic
 from ..io.languages import LANGUAGES
+from ..io import provenance
 from ..io.sample import Sample
 from ..search import dense, lucene
 from ..search.fusion import fuse
 from ..train.encoder import EncoderTraining, train
 from .adversarial import ADVERSARIAL
-from .noise import RULE_ATTACKS, Noise
+from .noise import RULE_ATTACKS, Noise, attacks_label
 from . import paraphrase
 from .runner import changed_counts, markdown as robustness_markdown, run_robustness, success_markdown
 
@@ -365,7 +366,7 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
             continue
         for grouping in ("family", "genus", "resource_class"):
             lines += _drop_tables(analysis, m, grouping, f"## Mean {m} drop")
-        lines.append(f"\n![{m} drop by family](drop-by-family.{m.replace('@', '_at_')}.png)\n")
+        lines.append(f"\n![{m} drop by family]({_plot(meta['report'], m)})\n")
     lines += [f"\n{UP}/{DOWN} in effects: the drop is significantly smaller/larger (paired t-test over queries, "
               f"Holm over every cell of the table, alpha = {meta['alpha']}).\n",
               "\n## Clean scores\n", f"{UP}/{DOWN}: significantly better/worse than dense (paired t-test, Holm). "
@@ -403,7 +404,7 @@ def adversarial_markdown(report: dict, analysis: dict, meta: dict) -> list[str]:
         for grouping in ("family", "genus", "resource_class"):
             lines += _drop_tables(analysis[ADVERSARIAL], m, grouping, f"### Mean {m} drop under the adversarial attack")
     if entry["budget_curve"]:
-        lines.append("\n![success rate against the budget](adversarial-budget.png)\n")
+        lines.append(f"\n![success rate against the budget]({meta['report']}.adversarial-budget.png)\n")
     return lines
 
 
@@ -430,10 +431,26 @@ def _systems_made(out: Path, settings: Settings) -> dict:
     return {"indexes": metas, "hits": settings.hits}
 
 
-def run_study(collection: Collection, settings: Settings, log=print, adversarial: dict | None = None) -> dict:
-    """Build the four systems, attack them, and write study.md, study.json and plots into the output."""
-    started = time.time()
+def report_stem(collection: Collection, settings: Settings, adversarial: dict | None) -> str:
+    """The name of this run's reports, e.g. ``study.rule-attacks.defences.3f2a1c`` (see ``provenance.report_stem``)."""
+    options = {k: asdict(v) for k, v in (adversarial or {}).items() if k in ("settings", "paraphrase")}
+    transfer = (adversarial or {}).get("transfer_from")
+    labels = [attacks_label(settings.attacks), *["defences"] * settings.defences, *[f"transfer-{transfer}"] * bool(transfer)]
+    identity = {**asdict(settings), **asdict(collection), "adversarial": options, "transfer_from": transfer}
+    identity.pop("output")
+    return provenance.report_stem("study", labels, identity)
+
+
+def _plot(stem: str, measure: str) -> str:
+    return f"{stem}.drop-by-family.{measure.replace('@', '_at_')}.png"
+
+
+def run_study(collection: Collection, settings: Settings, log=print, adversarial: dict | None = None,
+              argv: list[str] | None = None) -> dict:
+    """Build the systems, attack them, and write this run's report (``report_stem``: .md, .json, plots)."""
+    started, run = time.time(), provenance.record(argv)
     out = Path(settings.output)
+    stem = report_stem(collection, settings, adversarial)
     out.mkdir(parents=True, exist_ok=True)
     topics = load_language_topics(collection.topics)
     parse_generator(collection.generator)  # a bad spec fails here, not after training
@@ -458,17 +475,17 @@ def run_study(collection: Collection, settings: Settings, log=print, adversarial
     training = json.loads((out / "fine-tuned-encoder" / "training.json").read_text())
     meta = {**asdict(settings), **asdict(collection), "languages": list(topics), "queries": sum(map(len, topics.values())),
             "steps": training["args"]["steps"], "train": training["args"]["train"], "seconds": time.time() - started,
-            "adversarial": asdict(adversarial["settings"]) if adversarial else None}
+            "adversarial": asdict(adversarial["settings"]) if adversarial else None, "run": run, "report": stem}
     for m in (m for m in settings.measures if m in analysis):
         grouped_bars(analysis[m]["family"]["drop"], f"mean {m} drop", f"{m} drop by language family, per system",
-                     out / f"drop-by-family.{m.replace('@', '_at_')}.png")
+                     out / _plot(stem, m))
     if ADVERSARIAL in report["attacks"] and report["attacks"][ADVERSARIAL][ADVERSARIAL]["budget_curve"]:
         curve(report["attacks"][ADVERSARIAL][ADVERSARIAL]["budget_curve"], "success rate",
-              out / "adversarial-budget.png", xlabel="budget (edits)")
-    write_text_atomic(out / "study.json", json.dumps({"settings": meta, "analysis": analysis, "robustness": report},
-                                                      indent=1, ensure_ascii=False) + "\n")
+              out / f"{stem}.adversarial-budget.png", xlabel="budget (edits)")
+    write_text_atomic(out / f"{stem}.json", json.dumps({"settings": meta, "analysis": analysis, "robustness": report},
+                                                       indent=1, ensure_ascii=False) + "\n")
     text = markdown(report, analysis, meta)
-    write_text_atomic(out / "study.md", text)
+    write_text_atomic(out / f"{stem}.md", text)
     log(text[:text.index("\n## Clean scores")])
-    log(f"study.md, study.json and plots in {out} ({meta['seconds']:.0f} s)")
+    log(f"{stem}.md, {stem}.json and plots in {out} ({meta['seconds']:.0f} s)")
     return {"analysis": analysis, "robustness": report, "settings": meta}
