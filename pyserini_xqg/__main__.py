@@ -48,6 +48,8 @@ COMMANDS = {
                      "by family", robustness.add_study_arguments, robustness.study_command, {"output": "folder"}),
     "bench": Command("measure the plugin against Pyserini's encoder and searcher and raw faiss, side by side",
                      apps.add_bench_arguments, apps.bench_command, {"output": "file"}),
+    "pages": Command("regenerate experiments pages (docs/experiments-*.md) from the reports of the runs they quote",
+                     apps.add_pages_arguments, apps.pages),
     "reproduce": Command("run a reproduction matrix (resources/reproductions/NAME.yaml) and check expected scores",
                          apps.add_reproduce_arguments, apps.reproduce, {"output": "folder"}),
     "languages": Command("language metadata (name, family, genus, script, Joshi class) for ISO 639-1/639-3 codes",

@@ -101,3 +101,22 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, e5_dir):
+    """The demo on the built-in sample, once, in fp32 on any CPU (the committed sample page is fp32): the
+    folder ROOT with ROOT/runs/demo as ``python -m pyserini_xqg demo`` leaves it."""
+    import os
+
+    from pyserini_xqg.apps.demo import run_demo
+    from pyserini_xqg.encode.dtype import ENV
+
+    root = tmp_path_factory.mktemp("demo-root")
+    before = os.environ.get(ENV)
+    os.environ[ENV] = "fp32"
+    try:
+        results = run_demo(root / "runs" / "demo", log=lambda *a: None, argv=["demo"])
+    finally:
+        os.environ.pop(ENV) if before is None else os.environ.__setitem__(ENV, before)
+    return root, results

@@ -26,6 +26,13 @@ def test_bench_sections_on_the_sample(tmp_path, e5_dir, capsys):
     assert figures["augment"]["queries"] == 6 * 24  # the sample's 24 reference queries for each of 6 passages
     assert 0 < figures["ann"]["HNSW32"]["recall"]["10"] <= 1
     assert figures["generate"]["tokens"] > 0
+    # beside the figures, the tables as a report that carries its run's record (for the docs' pages)
+    from pyserini_xqg.io.provenance import parse_header
+
+    run, tables = parse_header(out.with_suffix(".md").read_text())
+    assert run == figures["run"] and run["command"].startswith("python -m pyserini_xqg bench --limit 6 ")
+    assert "### Search: flat index of 3,000" in tables
+    assert all(line in printed for line in tables.splitlines()[2:] if line)  # the tables the bench printed
 
 
 def test_bench_memory_row_runs_in_a_fresh_process(tmp_path):

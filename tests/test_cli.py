@@ -55,11 +55,11 @@ def test_bad_input_exits_2_with_file_and_line(tmp_path, capsys):
     assert "unknown language code 'xx'" in capsys.readouterr().err
 
 
-def test_demo_on_the_sample(tmp_path, e5_dir):
-    from pyserini_xqg.apps.demo import run_demo
+def test_demo_on_the_sample(demo_run):
     from pyserini_xqg.io.sample import Sample
 
-    results = run_demo(tmp_path / "demo", log=lambda *a: None)
+    root, results = demo_run
+    tmp_path = root / "runs"
     table = results["measures"]["R@2kt"]
     assert set(table) == {"bm25 (native)", "bm25 (translate-test)", "dense", "dense+xQG (sum, a=0.01)",
                           *(f"dense+xQG (mean, a={a})" for a in (0.1, 0.2, 0.3, 0.5)),

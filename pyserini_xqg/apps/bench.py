@@ -34,6 +34,7 @@ from ..encode.embedder import Embedder, Recipe, passage_text
 from ..generate.queries import HFGenerator, prompt, sample_top_k
 from ..index import xqg
 from ..io.collection import Passage, iter_corpus, load_topics
+from ..io import provenance
 from ..io.files import write_text_atomic
 from ..io.runs import format_run, from_pyserini
 from ..io.sample import Sample
@@ -399,8 +400,11 @@ def memory_child(work: Path, passages: int, per_passage: int) -> None:
 
 def run_bench(corpus: str | None = None, topics: list[str] | None = None, generated: str | None = None,
         sections=SECTIONS, limit: int | None = None, search_passages: int = 100_000, memory_base: int = 500,
-        output: str | None = None, log=print, translator: str | None = None) -> dict:
-    """Run the chosen sections (default: all, on the built-in sample) and print their tables."""
+        output: str | None = None, log=print, translator: str | None = None, argv: list[str] | None = None) -> dict:
+    """Run the chosen sections (default: all, on the built-in sample) and print their tables; with ``output``,
+    write every figure there (JSON) and the tables beside it (``.md``, with the run's record)."""
+    started, run = time.time(), provenance.record(argv)
+    tables = []
     s = Sample()
     corpus = corpus or str(s.corpus)
     topics = topics or [str(s.topics("dev", lang)) for lang in s.languages]
@@ -423,10 +427,14 @@ def run_bench(corpus: str | None = None, topics: list[str] | None = None, genera
             if name == "augment" and generated is None:
                 log("\n(augment skipped: give --generated for a corpus other than the sample)")
                 continue
-            started = time.perf_counter()
-            log(calls[name]() + f"\n({time.perf_counter() - started:.0f} s)")
+            began = time.perf_counter()
+            tables.append(calls[name]() + f"\n({time.perf_counter() - began:.0f} s)")
+            log(tables[-1])
     if output:
-        write_text_atomic(output, json.dumps(bench.figures, indent=1, default=str) + "\n")
+        run["seconds"] = round(time.time() - started)
+        write_text_atomic(output, json.dumps({**bench.figures, "run": run}, indent=1, default=str) + "\n")
+        write_text_atomic(Path(output).with_suffix(".md"), provenance.header(run) + f"# bench: {len(bench.passages)} "
+                          f"passages from {corpus}, {len(bench.queries)} queries\n\n" + "\n\n".join(tables) + "\n")
     return bench.figures
 
 

@@ -1,4 +1,4 @@
-"""``demo``, ``bench``, ``reproduce`` and ``pyserini`` (Pyserini's own tools with Java set up)."""
+"""``demo``, ``bench``, ``pages``, ``reproduce`` and ``pyserini`` (Pyserini's own tools with Java set up)."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ from .. import jvm
 from ..encode.cli import add_cache_argument
 from . import bench
 from .demo import run_demo
+from .pages import run_pages
 from .reproduce import run_matrix
 
 
@@ -19,7 +20,7 @@ def add_demo_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def demo(args: argparse.Namespace) -> None:
-    run_demo(args.output, k=args.hits, cache_dir=args.cache_dir)
+    run_demo(args.output, k=args.hits, cache_dir=args.cache_dir, argv=args.argv)
 
 
 def add_bench_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,12 +34,22 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--memory-base", type=int, default=500, help="passages at 1x in the memory section")
     p.add_argument("--translator", help="translate: a Hugging Face NLLB folder to time (default: NLLB's architecture "
                    "with random weights)")
-    p.add_argument("--output", help="JSON file for every figure")
+    p.add_argument("--output", help="JSON file for every figure, and beside it (.md) the tables")
 
 
 def bench_command(args: argparse.Namespace) -> None:
     bench.run_bench(args.corpus, args.topics, args.generated, args.sections, args.limit, args.search_passages,
-                    args.memory_base, args.output, translator=args.translator)
+                    args.memory_base, args.output, translator=args.translator, argv=args.argv)
+
+
+def add_pages_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("pages", nargs="+", help="docs pages with generated blocks, e.g. docs/experiments-*.md")
+    p.add_argument("--root", default=".", help="where the blocks' report paths start (default .)")
+    p.add_argument("--check", action="store_true", help="change nothing; exit 1 where a page is out of date")
+
+
+def pages(args: argparse.Namespace) -> int:
+    return 1 if run_pages(args.pages, args.root, args.check) and args.check else 0
 
 
 def add_reproduce_arguments(p: argparse.ArgumentParser) -> None:

@@ -12,6 +12,7 @@ from ..eval.evaluation import DEFAULT_MEASURES, evaluate
 from ..generate.queries import generate_queries
 from ..index import dense as dense_index, lucene as lucene_index, xqg
 from ..io.collection import load_answers, load_corpus, load_query_languages, load_topics
+from ..io import provenance
 from ..io.files import write_text_atomic
 from ..io.runs import read_run, write_run
 from ..io.sample import Sample
@@ -26,12 +27,14 @@ BASELINE = "dense"
 
 
 def run_demo(output: str | Path = "runs/demo", model: str = models.BUILTIN_MODEL, k: int = 100,
-             cache_dir: str | None = None, log=print) -> dict:
-    """BM25, dense, dense+xQG and fused runs for every sample language; tables, plots, report."""
+             cache_dir: str | None = None, log=print, argv: list[str] | None = None) -> dict:
+    """BM25, dense, dense+xQG and fused runs for every sample language; tables, plots, report.
+
+    ``argv``: the command line the report's record quotes (default: ``demo --output OUTPUT``)."""
     out = Path(output)
     sample = Sample()
     langs = sample.languages
-    started = time.time()
+    started, run = time.time(), provenance.record(argv or ["demo", "--output", str(output)])
 
     log(f"[1/5] built-in retriever {model}")
     embedder = Embedder(model, cache_dir=cache_dir)
@@ -92,7 +95,8 @@ def run_demo(output: str | Path = "runs/demo", model: str = models.BUILTIN_MODEL
             f"queries ({meta['n_per_passage']['min']} per passage, all languages), not model output.\n",
             (out / "results.md").read_text(encoding="utf-8"),
             "\n![nDCG@10 per language](ndcg-by-language.png)\n\n![nDCG@10 against a](ndcg-vs-a.png)\n"]
-    write_text_atomic(out / "report.md", "\n".join(text))
+    write_text_atomic(out / "report.md", provenance.header({**run, "seconds": round(time.time() - started)})
+                      + "\n".join(text))
     log("\n" + report.markdown(results, "R@2kt", cells["R@2kt"]) + "\n" + report.markdown(results, "nDCG@10", cells["nDCG@10"]))
     log(f"runs, results (md, csv, tex, json, per-query), plots and report.md in {out} ({time.time() - started:.0f} s)")
     return json.loads((out / "results.json").read_text())

@@ -66,3 +66,19 @@ def latest_report(folder: str | Path, kind: str, suffix: str = ".json") -> Path:
     if not found:
         raise FileNotFoundError(f"{folder}: no {kind}.*{suffix} report")
     return found[-1]
+
+
+HEADER = "<!-- pyserini_xqg run: "
+
+
+def header(run: dict) -> str:
+    """The first line of every markdown report: the run's record, hidden from readers, read by ``pages``."""
+    return HEADER + json.dumps(run, ensure_ascii=False, sort_keys=True) + " -->\n"
+
+
+def parse_header(text: str) -> tuple[dict | None, str]:
+    """``(record, rest)`` of a markdown report; ``(None, text)`` where it has no record."""
+    first, _, rest = text.partition("\n")
+    if not first.startswith(HEADER) or not first.endswith(" -->"):
+        return None, text
+    return json.loads(first[len(HEADER):-len(" -->")]), rest

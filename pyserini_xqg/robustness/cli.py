@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from ..cli import add_dataclass_arguments, from_args, pairs
@@ -125,6 +126,7 @@ def add_robustness_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def robustness(args: argparse.Namespace) -> None:
+    started, run = time.time(), provenance.record(args.argv)
     systems = {}
     for name, where in pairs(args.system, "NAME=INDEX or NAME=INDEX@A").items():
         path, at, a = where.rpartition("@")
@@ -144,10 +146,10 @@ def robustness(args: argparse.Namespace) -> None:
     identity = {k: v for k, v in vars(args).items() if k not in ("output", "command_line", "argv")}
     labels = [attacks_label(args.attacks), *[f"transfer-{args.transfer_from}"] * bool(args.transfer_from)]
     stem = provenance.report_stem("robustness", labels, identity)
-    report["run"] = provenance.record(args.argv)
+    report["run"] = {**run, "seconds": round(time.time() - started)}
     write_text_atomic(out / f"{stem}.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     text = "\n".join(markdown(report, g) for g in ("family", "language"))
-    write_text_atomic(out / f"{stem}.md", text)
+    write_text_atomic(out / f"{stem}.md", provenance.header(report["run"]) + text)
     print(text)
     print(f"{stem}.md and {stem}.json in {out}", file=sys.stderr)
 

@@ -475,7 +475,8 @@ def run_study(collection: Collection, settings: Settings, log=print, adversarial
     training = json.loads((out / "fine-tuned-encoder" / "training.json").read_text())
     meta = {**asdict(settings), **asdict(collection), "languages": list(topics), "queries": sum(map(len, topics.values())),
             "steps": training["args"]["steps"], "train": training["args"]["train"], "seconds": time.time() - started,
-            "adversarial": asdict(adversarial["settings"]) if adversarial else None, "run": run, "report": stem}
+            "adversarial": asdict(adversarial["settings"]) if adversarial else None, "report": stem}
+    meta["run"] = {**run, "seconds": round(meta["seconds"])}
     for m in (m for m in settings.measures if m in analysis):
         grouped_bars(analysis[m]["family"]["drop"], f"mean {m} drop", f"{m} drop by language family, per system",
                      out / _plot(stem, m))
@@ -485,7 +486,7 @@ def run_study(collection: Collection, settings: Settings, log=print, adversarial
     write_text_atomic(out / f"{stem}.json", json.dumps({"settings": meta, "analysis": analysis, "robustness": report},
                                                        indent=1, ensure_ascii=False) + "\n")
     text = markdown(report, analysis, meta)
-    write_text_atomic(out / f"{stem}.md", text)
+    write_text_atomic(out / f"{stem}.md", provenance.header(meta["run"]) + text)
     log(text[:text.index("\n## Clean scores")])
     log(f"{stem}.md, {stem}.json and plots in {out} ({meta['seconds']:.0f} s)")
     return {"analysis": analysis, "robustness": report, "settings": meta}
