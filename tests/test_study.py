@@ -91,6 +91,10 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
                    "xQG vs fine-tuning", "## Clean scores", "| bm25 (translate-test) |", "| bm25+dense (RRF) |",
                    "**char-swap**, nDCG@10 by family"):
         assert needle in text
+    spent = study["settings"]["time"]  # where the time goes: each step as it was made, each attack's cells
+    assert {"train fine-tuned-encoder", "xQG queries", "index dense", "index dense+xQG", "index bm25"} <= set(spent["steps"])
+    assert set(spent["attacks"]) == {"char-swap", "romanize"} and set(spent["attacks"]["char-swap"]) == {"topics", *SYSTEMS[:6]}
+    assert "## Where the time goes" in text and "| attack char-swap: attacked topics |" in text
     for m in ("nDCG_at_10", "R_at_2kt"):
         assert (out / f"{first_report.stem}.drop-by-family.{m}.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((out / "fine-tuned-encoder" / "training.json").read_text())["examples"] == 12
@@ -113,7 +117,7 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     assert latest_report(out, "study") == first_report  # the same run: the same name
     resumed = json.loads(first_report.read_text())
     for study in (first, resumed):
-        study["settings"].pop("seconds"), study["settings"].pop("run")
+        study["settings"].pop("seconds"), study["settings"].pop("run"), study["settings"].pop("time")
     assert resumed == first
     journal = _lines(out / "cells.jsonl")
     assert journal[:len(kept)] == kept and len(journal) == len(_lines(tmp_path / "cells.uninterrupted.jsonl"))

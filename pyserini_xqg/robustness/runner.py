@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import time
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -118,14 +119,30 @@ class Cells:
 
     def get(self, cell: tuple, make: Callable[[], dict]) -> dict:
         if cell not in self.cells:
-            self.put(cell, make())
+            started = time.perf_counter()
+            value = make()
+            self.put(cell, value, time.perf_counter() - started)
         return self.cells[cell]
 
-    def put(self, cell: tuple, value: dict) -> None:
+    def put(self, cell: tuple, value: dict, seconds: float) -> None:
+        """Keep a finished cell, and how long it took to make (``cell_seconds`` reads it back)."""
         value = json.loads(json.dumps(value))  # what a resumed run reads back, exactly
         if self.journal is not None:
-            self.journal.write([{"cell": list(cell), "settings": self.settings, "value": value}])
+            self.journal.write([{"cell": list(cell), "settings": self.settings, "value": value,
+                                 "seconds": round(seconds, 2)}])
         self.cells[cell] = value
+
+
+def cell_seconds(journal: str | os.PathLike) -> dict[str, dict[str, float]]:
+    """attack -> ``topics`` (making the attacked topics, over seeds) and each system (its searches and its
+    share of the scoring) -> seconds, from a run's journal: what each cell cost when it was made."""
+    found: dict[str, dict[str, float]] = {}
+    for line in Path(journal).read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        attack, part = record["cell"][0], (record["cell"][2] if len(record["cell"]) > 2 else "topics")
+        found.setdefault(attack, {}).setdefault(part, 0.0)
+        found[attack][part] += record.get("seconds", 0.0)
+    return found
 
 
 def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topics: Mapping[str, dict[str, str]],
@@ -187,9 +204,15 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
             topics_of = attacked[seed]["topics"]
             pending = [name for name in systems if (attack, seed, name) not in cells.cells]
             if pending:
-                runs = {name: systems[name](topics_of[name]) for name in pending}
+                runs, took = {}, {}
+                for name in pending:
+                    started = time.perf_counter()
+                    runs[name] = systems[name](topics_of[name])
+                    took[name] = time.perf_counter() - started
+                started = time.perf_counter()
                 scored = evaluate(runs, {q: qid_lang[q] for q in topics_of[pending[0]]}, qrels_path, answers,
                                   texts, measures)
+                scoring = (time.perf_counter() - started) / len(pending)
                 for name in pending:
                     qids = topics_of[name]
                     cells.put((attack, seed, name), {
@@ -198,7 +221,7 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
                                               scored.per_query[name][m], clean_runs[name], runs[name], k)
                                  for m in measures},
                         "ranks": relevant_ranks(clean_runs[name], runs[name], relevant, qids, k)
-                        if attack == ADVERSARIAL else {}})
+                        if attack == ADVERSARIAL else {}}, took[name] + scoring)
             for name in systems:
                 per_seed[name].append(cells.cells[(attack, seed, name)])
         entry = {}

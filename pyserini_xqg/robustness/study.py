@@ -21,6 +21,7 @@ import json
 import statistics
 import time
 from collections import defaultdict
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -45,7 +46,7 @@ from ..train.encoder import EncoderTraining, train
 from .adversarial import ADVERSARIAL
 from .noise import RULE_ATTACKS, Noise, attacks_label
 from . import paraphrase
-from .runner import changed_counts, markdown as robustness_markdown, run_robustness, success_markdown
+from .runner import cell_seconds, changed_counts, markdown as robustness_markdown, run_robustness, success_markdown
 
 DENSE, XQG, FT, FT_XQG = "dense", "dense+xQG", "fine-tuned", "fine-tuned+xQG"
 BM25, HYBRID = "bm25", "bm25+dense (RRF)"
@@ -124,23 +125,46 @@ class CachedQueries:
         return np.stack([self.vectors[t] for t in texts])
 
 
+TIMINGS = "timings.json"
+
+
+class Timings:
+    """How long each step of the study took when it was made, kept in the study folder (``timings.json``)
+    beside what it made, so that a rerun which reuses a step still reports what the step cost."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.steps = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    @contextmanager
+    def step(self, name: str):
+        started = time.time()
+        yield
+        self.steps[name] = round(time.time() - started, 1)
+        write_text_atomic(self.path, json.dumps(self.steps, indent=1) + "\n")
+
+
 def build_systems(collection: Collection, settings: Settings, log=print) -> dict:
     """Fine-tune, generate, index (reusing what the study folder has); name -> search(topics)."""
     out = Path(settings.output)
+    out.mkdir(parents=True, exist_ok=True)
+    timings = Timings(out / TIMINGS)
     fine_tuned = _trained(EncoderTraining(str(out / "fine-tuned-encoder"), settings.model, collection.train,
-                                          settings.steps), log)
+                                          settings.steps), timings, log)
     encoders = {(DENSE, XQG): settings.model, (FT, FT_XQG): fine_tuned}
     if settings.defences:  # the same train pairs and steps, with noisy queries
         noisy = dict(query_noise=list(settings.noise), noise_rate=settings.noise_rate, noise_edit_rate=settings.rate)
         encoders[(NOISE_FT, None)] = _trained(EncoderTraining(str(out / "noise-aware-encoder"), settings.model,
-                                                              collection.train, settings.steps, **noisy), log)
+                                                              collection.train, settings.steps, **noisy), timings, log)
         if settings.self_teaching:
             encoders[(NOISE_FT_ST, None)] = _trained(EncoderTraining(
                 str(out / "noise-aware-self-teaching-encoder"), settings.model, collection.train, settings.steps,
-                **noisy, self_teaching=settings.self_teaching), log)
+                **noisy, self_teaching=settings.self_teaching), timings, log)
     langs = list(collection.topics)
     log(f"xQG queries: {collection.generator} for {', '.join(langs)}")
-    queries = generate_queries(collection.corpus, out / "xqg-queries.jsonl", collection.generator, langs)
+    queries = out / "xqg-queries.jsonl"
+    with timings.step("xQG queries") if not queries.exists() else nullcontext():
+        generate_queries(collection.corpus, queries, collection.generator, langs)
     systems = {}
     for (plain, augmented), model in encoders.items():
         embedder = Embedder(model)
@@ -148,7 +172,8 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
         made = {"encoder": embedder.describe(), "corpus": str(collection.corpus), "title": settings.title}
         if not _current(where[plain] / dense_index.META, made):  # the encoder's fingerprint: retrained, rebuilt
             log(f"index {plain}")
-            dense_index.build_index(collection.corpus, where[plain], embedder, title=settings.title)
+            with timings.step(f"index {plain}"):
+                dense_index.build_index(collection.corpus, where[plain], embedder, title=settings.title)
         variants = [(augmented, None)] if augmented else []
         if settings.defences and plain == DENSE:
             variants.append((NOISY_XQG, Noise(tuple(settings.noise), settings.rate)))
@@ -161,9 +186,10 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
                                         if noise else None}}
             if not _current(where[name] / dense_index.META, xqg_made, where[plain] / dense_index.META):
                 log(f"index {name} (a = {settings.a}, agg = {settings.agg}), from the passage vectors of {plain}")
-                xqg.build_index(collection.corpus, queries, where[name], embedder, settings.a, settings.agg,
-                                title=settings.title, passages_from=where[plain], noise=noise,
-                                copies=settings.noise_copies)
+                with timings.step(f"index {name}"):
+                    xqg.build_index(collection.corpus, queries, where[name], embedder, settings.a, settings.agg,
+                                    title=settings.title, passages_from=where[plain], noise=noise,
+                                    copies=settings.noise_copies)
         vectors = CachedQueries(dense.QueryVectors(embedder))
         for name, index in where.items():
             systems[name] = lambda topics, index=index, vectors=vectors: dense.batch_search(
@@ -171,14 +197,15 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
     bm25 = out / "indexes" / BM25
     if not _current(bm25 / lucene_index.META, {"corpus": str(collection.corpus), "title": settings.title}):
         log(f"index {BM25} (Lucene, English analyzer)")
-        lucene_index.build_index(collection.corpus, bm25, title=settings.title)
+        with timings.step(f"index {BM25}"):
+            lucene_index.build_index(collection.corpus, bm25, title=settings.title)
     systems[BM25] = _remember_last(lambda topics: lucene.search(bm25, topics, settings.hits))
     systems[DENSE] = _remember_last(systems[DENSE])
     systems[HYBRID] = lambda topics: fuse([systems[BM25](topics), systems[DENSE](topics)], "rrf", k=settings.hits)
     return {name: systems[name] for name in SYSTEMS if name in systems}
 
 
-def _trained(recipe: EncoderTraining, log=print) -> str:
+def _trained(recipe: EncoderTraining, timings: Timings, log=print) -> str:
     """``recipe``'s model folder, trained unless the folder holds a model trained with the same arguments."""
     folder = Path(recipe.output)
     same = {k: v for k, v in json.loads(json.dumps(asdict(recipe), default=str)).items() if k != "output"}
@@ -188,7 +215,8 @@ def _trained(recipe: EncoderTraining, log=print) -> str:
     else:
         log(f"{folder.name}: train-encoder, {recipe.steps} steps on {recipe.train}"
             + (f", noise {', '.join(recipe.query_noise)}" if recipe.query_noise else ""))
-        train(recipe)
+        with timings.step(f"train {folder.name}"):
+            train(recipe)
     return str(folder)
 
 
@@ -385,7 +413,24 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
             for m in (m for m in report["measures"] if kind in analysis and m in analysis[kind]):
                 lines += _drop_tables(analysis[kind], m, "family", f"### Mean {m} drop under {kind}")
     lines += ["\n## Every attack\n", robustness_markdown(report, "family")]
+    if "time" in meta:
+        lines += time_markdown(meta["time"])
     return "\n".join(lines)
+
+
+def time_markdown(spent: dict) -> list[str]:
+    """Where the time goes: each step as long as it took when it was made (a rerun reuses it at no cost),
+    and each attack's cells (making the attacked topics; each system's searches and scoring)."""
+    rows = [f"| {step} | {seconds:,.0f} |" for step, seconds in spent["steps"].items()]
+    for attack, parts in spent["attacks"].items():
+        systems = {k: v for k, v in parts.items() if k != "topics"}
+        rows.append(f"| attack {attack}: attacked topics | {parts.get('topics', 0):,.0f} |")
+        rows.append(f"| attack {attack}: search and score, {len(systems)} systems ("
+                    + ", ".join(f"{k} {v:,.0f}" for k, v in systems.items()) + f") | {sum(systems.values()):,.0f} |")
+    made = sum(spent["steps"].values()) + sum(v for parts in spent["attacks"].values() for v in parts.values())
+    return ["\n## Where the time goes\n", "Seconds each step took when it was made (a rerun reuses it); this run took "
+            f"{spent['this_run']:,.0f} s, of which {spent['attacking']:,.0f} s in the attack phase.\n",
+            "| step | seconds |", "|---|---:|", *rows, f"| **all steps** | **{made:,.0f}** |"]
 
 
 def adversarial_markdown(report: dict, analysis: dict, meta: dict) -> list[str]:
@@ -467,16 +512,20 @@ def run_study(collection: Collection, settings: Settings, log=print, adversarial
                                     log)
     attacks = [x for a in settings.attacks  # a paraphrase attack in the average case and in the worst
                for x in ((a, a + paraphrase.WORST) if paraphrase.is_model_attack(a) else (a,))]
+    attacking = time.time()
     report = run_robustness(systems, topics, attacks, settings.seeds, settings.rate, collection.qrels,
                             load_answers(collection.answers), texts, settings.measures, baseline=DENSE, log=log,
                             references=references, adversarial=adversarial, journal=out / "cells.jsonl",
                             fingerprint=_systems_made(out, settings))
+    attacking = time.time() - attacking
     analysis = analyse(report, settings.alpha, tuple(settings.noise) if settings.defences else ())
     training = json.loads((out / "fine-tuned-encoder" / "training.json").read_text())
     meta = {**asdict(settings), **asdict(collection), "languages": list(topics), "queries": sum(map(len, topics.values())),
             "steps": training["args"]["steps"], "train": training["args"]["train"], "seconds": time.time() - started,
             "adversarial": asdict(adversarial["settings"]) if adversarial else None, "report": stem}
     meta["run"] = {**run, "seconds": round(meta["seconds"])}
+    meta["time"] = {"steps": Timings(out / TIMINGS).steps, "attacks": cell_seconds(out / "cells.jsonl"),
+                    "attacking": round(attacking, 1), "this_run": round(meta["seconds"], 1)}
     for m in (m for m in settings.measures if m in analysis):
         grouped_bars(analysis[m]["family"]["drop"], f"mean {m} drop", f"{m} drop by language family, per system",
                      out / _plot(stem, m))
