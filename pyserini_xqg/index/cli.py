@@ -28,8 +28,7 @@ def add_title_argument(p: argparse.ArgumentParser) -> None:
 
 
 def index(args: argparse.Namespace) -> None:
-    check_language(args.language)
-    print(lucene.build_index(args.corpus, args.index, args.language, args.threads, args.title))
+    print(lucene.build_index(args.corpus, args.index, check_language(args.language), args.threads, args.title))
 
 
 def add_encode_arguments(p: argparse.ArgumentParser) -> None:
