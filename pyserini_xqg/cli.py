@@ -12,6 +12,7 @@ import sys
 from typing import Callable, Mapping, Sequence
 
 from .io.files import DataError, check_output
+from .io.folder import CollectionFolder, read_collection
 from .jvm import JavaError
 
 
@@ -123,3 +124,46 @@ def pairs(specs: Sequence[str], what: str = "NAME=VALUE") -> dict[str, str]:
             raise DataError("<argument>", None, f"expected {what}, not {spec!r}")
         out[name] = value
     return out
+
+
+COLLECTION_HELP = ("a collection folder: corpus.jsonl, queries.LANG.tsv, queries.LANG-PIVOT.tsv (translations into "
+                   "the passages' language), qrels.txt, answers.jsonl, train.jsonl, reference-queries.train.jsonl; "
+                   "an optional collection.json renames them and gives the passages' language (see "
+                   "pyserini_xqg.io.folder)")
+
+
+def add_collection_argument(p: argparse.ArgumentParser, gives: str) -> None:
+    """``--collection DIR``: ``gives`` says which options the folder fills."""
+    p.add_argument("--collection", metavar="DIR", help=f"{COLLECTION_HELP}. It gives {gives}; an option given as "
+                   "well wins")
+
+
+_FIELDS = {"generator": "reference_queries"}  # option -> CollectionFolder field, where the names differ
+
+
+def from_collection(args: argparse.Namespace, required: Sequence[str] = (),
+                    optional: Sequence[str] = ()) -> CollectionFolder | None:
+    """Fill each option (by its dest) that the command line left empty from ``--collection DIR``, in the words
+    the command line would have held: a path, ``LANG=PATH`` for topics (``topics_pivot``: those of the topics'
+    languages), ``file:PATH`` for the generator. A required option that neither gives is an error that names
+    the folder and what it holds. With ``--languages`` (and no ``--topics``), only those languages' topics."""
+    folder = read_collection(args.collection) if getattr(args, "collection", None) else None
+    if folder is not None and getattr(args, "languages", None) and not args.topics:
+        folder, args.languages = folder.select(args.languages), None
+    for dest in (*required, *optional):
+        if getattr(args, dest) not in (None, []):
+            continue
+        option = "--" + dest.replace("_", "-")
+        if folder is None:
+            if dest in required:
+                raise ValueError(f"{option} is required (or --collection DIR)")
+            continue
+        name = _FIELDS.get(dest, dest)
+        if dest == "topics_pivot":  # the translations of the topics in use
+            value = folder.pivot_for(pairs(args.topics or [], "LANG=PATH"))
+        else:
+            value = folder.need(name, option) if dest in required else getattr(folder, name)
+        if isinstance(value, dict):
+            value = [f"{lang}={path}" for lang, path in value.items()]
+        setattr(args, dest, f"file:{value}" if dest == "generator" and value else value)
+    return folder

@@ -121,6 +121,19 @@ def load_language_topics(paths: dict[str, str | os.PathLike]) -> dict[str, dict[
     return {check_language(lang): load_topics(path) for lang, path in paths.items()}
 
 
+def pool_topics(topics: dict[str, dict[str, str]]) -> dict[str, str]:
+    """language -> qid -> text as one qid -> text; a qid in two languages' topics is an error."""
+    pooled: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for lang, queries in topics.items():
+        for qid in queries:
+            if qid in owner:
+                raise ValueError(f"query id {qid!r} is in the topics of two languages, {owner[qid]} and {lang}")
+            owner[qid] = lang
+        pooled.update(queries)
+    return pooled
+
+
 def load_qrels(path: str | os.PathLike, docids: set[str] | None = None) -> dict[str, dict[str, int]]:
     """qid -> {docid: relevance}; with ``docids``, every judged passage must exist."""
     path = Path(path)
