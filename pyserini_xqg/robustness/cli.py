@@ -7,12 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import add_dataclass_arguments, from_args, pairs
+from ..cli import add_collection_argument, add_dataclass_arguments, from_args, from_collection, pairs
+from ..index.lucene import language_of
 from ..index.xqg import AGGREGATIONS
 from ..io.collection import load_answers, load_corpus, load_language_topics, load_qrels, load_topics, \
     relevant_passages
 from ..io import provenance
-from ..io.files import write_text_atomic
+from ..io.files import DataError, write_text_atomic
 from ..io.languages import check_language
 from ..search.systems import open_index
 from . import adversarial, paraphrase, study
@@ -20,6 +21,7 @@ from .attacks import attack_topics
 from .noise import attacks_label
 from .runner import markdown, run_robustness
 
+LANGUAGE_HELP = "the passages' language (ISO 639-1 or 639-3, as index --language)"
 ATTACK_HELP = ("an attack name (see pyserini_xqg.robustness.attacks), paraphrase:MODEL, "
                "backtranslate:MODEL[,BACKWARD] or file:PATH")
 PARAPHRASE_HELP = {"num_candidates": "paraphrase, backtranslate: candidates made per query",
@@ -111,10 +113,13 @@ def attack(args: argparse.Namespace) -> None:
 def add_robustness_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--system", nargs="+", required=True,
                    help="NAME=INDEX (a BM25 or dense/xQG index; NAME=INDEX@A for a side-by-side xQG index)")
-    p.add_argument("--topics", nargs="+", required=True, help="LANG=PATH, one per language")
-    p.add_argument("--qrels", required=True)
-    p.add_argument("--answers", required=True)
-    p.add_argument("--corpus", required=True)
+    add_collection_argument(p, "--topics, --qrels, --answers, --corpus and --language")
+    p.add_argument("--topics", nargs="+", help="LANG=PATH, one per language (required without --collection)")
+    p.add_argument("--qrels", help="required without --collection")
+    p.add_argument("--answers", help="required without --collection")
+    p.add_argument("--corpus", help="required without --collection")
+    p.add_argument("--language", help=LANGUAGE_HELP + ": every BM25 system's index must have its analyzer "
+                   "(default: the collection's, else not checked)")
     p.add_argument("--attacks", nargs="+", required=True)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--rate", type=float, default=0.1)
@@ -127,11 +132,18 @@ def add_robustness_arguments(p: argparse.ArgumentParser) -> None:
 
 def robustness(args: argparse.Namespace) -> None:
     started, run = time.time(), provenance.record(args.argv)
+    from_collection(args, ("topics", "qrels", "answers", "corpus"), ("language",))
+    args.language = check_language(args.language) if args.language else None
     systems = {}
     for name, where in pairs(args.system, "NAME=INDEX or NAME=INDEX@A").items():
         path, at, a = where.rpartition("@")
         index, weight = (path, float(a)) if at else (where, None)
-        systems[name] = open_index(index, weight, args.hits).search
+        system = open_index(index, weight, args.hits)
+        if args.language and system.kind == "lucene" and check_language(language_of(index)) != args.language:
+            raise DataError(index, None, f"BM25 system {name!r} was indexed with the {language_of(index)} analyzer, "
+                            f"but the passages are {args.language} (--language); index them with --language "
+                            f"{args.language}")
+        systems[name] = system.search
     texts = {d: p.text for d, p in load_corpus(args.corpus).items()}
     options = adversarial_options(args)
     if options["reference"]:
@@ -143,7 +155,7 @@ def robustness(args: argparse.Namespace) -> None:
                             load_answers(args.answers), texts, args.measures, baseline=args.baseline,
                             adversarial=options)
     out = Path(args.output)
-    identity = {k: v for k, v in vars(args).items() if k not in ("output", "command_line", "argv")}
+    identity = {k: v for k, v in vars(args).items() if k not in ("output", "command_line", "argv", "collection")}
     labels = [attacks_label(args.attacks), *[f"transfer-{args.transfer_from}"] * bool(args.transfer_from)]
     stem = provenance.report_stem("robustness", labels, identity)
     report["run"] = {**run, "seconds": round(time.time() - started)}
@@ -158,7 +170,7 @@ SETTINGS_HELP = {"output": "study folder; a rerun reuses what it holds",
                  "model": "the starting dense encoder", "steps": "train-encoder steps",
                  "a": "xQG weight (the paper's 0.01)", "measures": "the first leads the findings",
                  "title": "index each passage's title with its text; --no-title: the text only"}
-COLLECTION = ("topics", "qrels", "answers", "train", "generator")
+COLLECTION = ("corpus", "topics", "qrels", "answers", "train", "generator")
 
 
 def add_study_arguments(p: argparse.ArgumentParser) -> None:
@@ -172,12 +184,18 @@ def add_study_arguments(p: argparse.ArgumentParser) -> None:
         "noise_rate": "noise-aware fine-tuning: a training query's chance of a noisy copy",
         "self_teaching": "> 0: also noise-aware fine-tuning with self-teaching (KL weight)",
         "noise_copies": "noisy xQG: perturbed copies of each generated query"})
-    p.add_argument("--languages", nargs="+", help="sample languages to study (default all); not with --topics")
+    p.add_argument("--languages", nargs="+", help="languages to study, of the sample or of --collection (default "
+                   "all); not with --topics")
+    add_collection_argument(p, "--corpus, --topics, --topics-pivot, --qrels, --answers, --train, --language, and "
+                            "--generator file:DIR/reference-queries.train.jsonl where no --generator is given")
     p.add_argument("--corpus", help="a collection other than the built-in sample: its corpus, with --topics, "
                    "--qrels, --answers, --train and --generator")
+    p.add_argument("--language", help=LANGUAGE_HELP + ": BM25's Lucene analyzer, and the pivot language that "
+                   "--topics-pivot translates into (default: the collection's, else en)")
     p.add_argument("--topics", nargs="+", help="LANG=PATH dev topics, one per language")
-    p.add_argument("--topics-en", nargs="+", default=[],
-                   help="LANG=PATH English translations of the topics (same qids): adds BM25 translate-test")
+    p.add_argument("--topics-pivot", "--topics-en", dest="topics_pivot", nargs="+", default=[],
+                   help="LANG=PATH the topics translated into the pivot language, the passages' (--language; same "
+                   "qids): adds BM25 translate-test. --topics-en is its old name")
     p.add_argument("--qrels")
     p.add_argument("--answers")
     p.add_argument("--train", help="train-encoder's DPR-style JSONL")
@@ -185,14 +203,24 @@ def add_study_arguments(p: argparse.ArgumentParser) -> None:
     add_adversarial_arguments(p, transfer=True)
 
 
+def study_collection(args: argparse.Namespace) -> study.Collection:
+    """The collection a study runs on: the options', filled from ``--collection DIR``, or the built-in sample."""
+    if args.collection:
+        from_collection(args, COLLECTION, ("topics_pivot", "language"))
+    language = check_language(args.language or "en")
+    if not args.corpus:
+        if language != "en":
+            raise ValueError(f"the built-in sample's passages are English, not {language}: give --corpus or "
+                             "--collection")
+        return study.Collection.sample(args.languages)
+    missing = [f"--{n}" for n in COLLECTION if not getattr(args, n)]
+    if missing or args.languages:
+        raise ValueError(f"--corpus needs {' '.join(missing) or 'its own --topics'} (and no --languages)")
+    return study.Collection(args.corpus, pairs(args.topics, "LANG=PATH"), args.qrels, args.answers, args.train,
+                            args.generator, pairs(args.topics_pivot, "LANG=PATH"), language)
+
+
 def study_command(args: argparse.Namespace) -> None:
-    if args.corpus:
-        missing = [f"--{n}" for n in COLLECTION if not getattr(args, n)]
-        if missing or args.languages:
-            raise ValueError(f"--corpus needs {' '.join(missing) or 'its own --topics'} (and no --languages)")
-        collection = study.Collection(args.corpus, pairs(args.topics, "LANG=PATH"), args.qrels, args.answers,
-                                      args.train, args.generator, pairs(args.topics_en, "LANG=PATH"))
-    else:
-        collection = study.Collection.sample(args.languages)
+    collection = study_collection(args)
     settings = from_args(study.Settings, args, attacks=args.attacks or list(study.RULE_ATTACKS))
     study.run_study(collection, settings, adversarial=adversarial_options(args), argv=args.argv)

@@ -3,13 +3,14 @@ queries, by language family, than standard multilingual fine-tuning does?
 
 Four dense systems: dense (the starting encoder), dense+xQG (its index augmented with generated
 queries), fine-tuned dense (``train-encoder`` on the collection's train split) and fine-tuned
-dense+xQG; beside them BM25 and a BM25+dense hybrid (RRF), and, on clean queries only, BM25 on
-the queries' English translations (translate-test). Each of the six runs on the clean topics and on every applicable attack over several seeds
-(``runner.run_robustness``). A system's *drop* on a query is clean minus attacked score; the
-main table averages each query's drop over the attacks that apply to its language, then over
-the queries of a family. The effects table tests, per family, the difference of two systems'
-per-query drops (paired t-test, Holm over every cell of the table): xQG's effect, fine-tuning's,
-xQG's on top of fine-tuning, and xQG against fine-tuning head to head.
+dense+xQG; beside them BM25 (with the Lucene analyzer of the passages' language) and a BM25+dense
+hybrid (RRF), and, on clean queries only, BM25 on the queries' human translations into the passages'
+language, the pivot (translate-test). Each of the six runs on the clean topics and on every
+applicable attack over several seeds (``runner.run_robustness``). A system's *drop* on a query is
+clean minus attacked score; the main table averages each query's drop over the attacks that apply
+to its language, then over the queries of a family. The effects table tests, per family, the
+difference of two systems' per-query drops (paired t-test, Holm over every cell of the table): xQG's
+effect, fine-tuning's, xQG's on top of fine-tuning, and xQG against fine-tuning head to head.
 
 Each step's output is kept in the study folder, so a rerun skips what is done. Query vectors
 are cached by text per encoder: dense and dense+xQG share their encoder, and an attack that
@@ -52,7 +53,7 @@ DENSE, XQG, FT, FT_XQG = "dense", "dense+xQG", "fine-tuned", "fine-tuned+xQG"
 BM25, HYBRID = "bm25", "bm25+dense (RRF)"
 NOISE_FT, NOISE_FT_ST, NOISY_XQG = "noise-aware", "noise-aware+self-teaching", "dense+noisy xQG"  # the defences
 SYSTEMS = (DENSE, XQG, FT, FT_XQG, BM25, HYBRID, NOISE_FT, NOISE_FT_ST, NOISY_XQG)  # clean and attacked queries
-TRANSLATE_TEST = "bm25 (translate-test)"  # BM25 on the queries' English translations: clean scores only
+TRANSLATE_TEST = "bm25 (translate-test)"  # BM25 on the queries' translations into the pivot: clean scores only
 EFFECTS = {  # name -> (system, against): the difference of their per-query drops (where both ran)
     "xQG (dense+xQG - dense)": (XQG, DENSE),
     "fine-tuning (fine-tuned - dense)": (FT, DENSE),
@@ -69,7 +70,8 @@ TYPOS = ("char-insert", "char-delete", "char-substitute", "char-swap", "keyboard
 
 @dataclass
 class Collection:
-    """A collection with dev topics per language, judgements, answers and training data."""
+    """A collection with dev topics per language, judgements, answers and training data, its passages in
+    ``language``: the pivot language that ``topics_pivot`` translates the topics into."""
 
     corpus: str
     topics: dict[str, str]      # language -> dev topics TSV
@@ -77,7 +79,8 @@ class Collection:
     answers: str
     train: str = "sample"       # train-encoder's data: "sample" or a DPR-style JSONL
     generator: str = ""         # generate's back end for the xQG queries (file:PATH or hf:MODEL)
-    topics_en: dict[str, str] = field(default_factory=dict)  # language -> English translations (same qids)
+    topics_pivot: dict[str, str] = field(default_factory=dict)  # language -> translations into ``language``
+    language: str = "en"        # the passages' language (canonical code): BM25's analyzer
 
     @classmethod
     def sample(cls, languages: list[str] | None = None) -> "Collection":
@@ -194,15 +197,23 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
         for name, index in where.items():
             systems[name] = lambda topics, index=index, vectors=vectors: dense.batch_search(
                 index, list(topics), vectors(list(topics.values())), settings.hits)
-    bm25 = out / "indexes" / BM25
-    if not _current(bm25 / lucene_index.META, {"corpus": str(collection.corpus), "title": settings.title}):
-        log(f"index {BM25} (Lucene, English analyzer)")
-        with timings.step(f"index {BM25}"):
-            lucene_index.build_index(collection.corpus, bm25, title=settings.title)
+    bm25 = bm25_index(collection, settings, timings, log)
     systems[BM25] = _remember_last(lambda topics: lucene.search(bm25, topics, settings.hits))
     systems[DENSE] = _remember_last(systems[DENSE])
     systems[HYBRID] = lambda topics: fuse([systems[BM25](topics), systems[DENSE](topics)], "rrf", k=settings.hits)
     return {name: systems[name] for name in SYSTEMS if name in systems}
+
+
+def bm25_index(collection: Collection, settings: Settings, timings: Timings, log=print) -> Path:
+    """The study's BM25 index, with the analyzer of the passages' language (recorded in its metadata: one
+    made with another language, corpus or title setting is rebuilt)."""
+    bm25 = Path(settings.output) / "indexes" / BM25
+    made = {"corpus": str(collection.corpus), "title": settings.title, "language": collection.language}
+    if not _current(bm25 / lucene_index.META, made):
+        log(f"index {BM25} (Lucene, {LANGUAGES[collection.language].name} analyzer)")
+        with timings.step(f"index {BM25}"):
+            lucene_index.build_index(collection.corpus, bm25, collection.language, title=settings.title)
+    return bm25
 
 
 def _trained(recipe: EncoderTraining, timings: Timings, log=print) -> str:
@@ -373,8 +384,10 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
     clean = Results(report["clean"]["languages"], report["clean"]["per_query"])
     cells = comparisons(clean, report["measures"], DENSE)
     lead = report["measures"][0]
+    pivot = LANGUAGES[meta["language"]].name  # the passages' language
     lines = ["# Robustness study: xQG against multilingual fine-tuning\n",
-             f"{meta['queries']} queries in {len(meta['languages'])} languages ({', '.join(meta['languages'])}); "
+             f"{meta['queries']} queries in {len(meta['languages'])} languages ({', '.join(meta['languages'])}), "
+             f"{pivot} passages; "
              f"encoder {meta['model']}, fine-tuned for {meta['steps']} steps on {meta['train']}; xQG a = {meta['a']}, "
              f"agg {meta['agg']}, queries from {meta['generator']}. Attacks at rate {report['rate']}, seeds "
              f"{report['seeds']}: {', '.join(report['per_query_drop'])}. {meta['seconds']:.0f} s.\n", "## Findings\n"]
@@ -398,7 +411,7 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
     lines += [f"\n{UP}/{DOWN} in effects: the drop is significantly smaller/larger (paired t-test over queries, "
               f"Holm over every cell of the table, alpha = {meta['alpha']}).\n",
               "\n## Clean scores\n", f"{UP}/{DOWN}: significantly better/worse than dense (paired t-test, Holm). "
-              f"{TRANSLATE_TEST}: BM25 on the human English translations of the queries, a reference that no "
+              f"{TRANSLATE_TEST}: BM25 on the human {pivot} translations of the queries, a reference that no "
               "attack reaches.\n"]
     lines += [results_markdown(clean, m, cells[m]) for m in report["measures"]]
     if ADVERSARIAL in analysis:
@@ -502,9 +515,9 @@ def run_study(collection: Collection, settings: Settings, log=print, adversarial
     systems = build_systems(collection, settings, log)
     texts = {d: p.text for d, p in load_corpus(collection.corpus).items()}
     references = {}
-    if collection.topics_en:  # translate-test: the human translations never see an attack
-        english = {q: t for path in collection.topics_en.values() for q, t in load_topics(path).items()}
-        references[TRANSLATE_TEST] = lucene.search(out / "indexes" / BM25, english, settings.hits)
+    if collection.topics_pivot:  # translate-test: the human translations never see an attack
+        translated = {q: t for path in collection.topics_pivot.values() for q, t in load_topics(path).items()}
+        references[TRANSLATE_TEST] = lucene.search(out / "indexes" / BM25, translated, settings.hits)
     if adversarial:  # a paraphrase attack runs in both cases: its plain name picks at random
         adversarial = {**adversarial, "paraphrase": replace(adversarial["paraphrase"], pick="random")}
     if adversarial and adversarial.get("reference"):
