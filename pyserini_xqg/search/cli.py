@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..cli import add_collection_argument, from_collection
 from ..encode.cli import add_cache_argument
-from ..io.collection import load_topics
+from ..io.collection import load_language_topics, load_topics, pool_topics
 from ..io.runs import read_run, write_run
 from . import dense
 from .fusion import METHODS, fuse
@@ -16,7 +17,8 @@ A_HELP = "weight of generated queries (side-by-side xQG indexes)"
 
 def add_search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", required=True, help="a Lucene index or a dense index with meta.json")
-    p.add_argument("--topics", required=True, help="TSV qid<TAB>text or JSONL")
+    add_collection_argument(p, "the topics of every language, searched in one run")
+    p.add_argument("--topics", help="TSV qid<TAB>text or JSONL (required without --collection)")
     p.add_argument("--output", required=True, help="TREC run file")
     p.add_argument("--hits", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
@@ -28,7 +30,8 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def search(args: argparse.Namespace) -> None:
-    topics = load_topics(args.topics)
+    topics = load_topics(args.topics) if args.topics else pool_topics(load_language_topics(
+        from_collection(args, ("topics",)).topics))
     system = open_index(args.index, args.a, args.hits, args.threads, batch_size=args.batch_size,
                         cache_dir=args.cache_dir, allow_encoder_change=args.allow_encoder_change)
     run = system.search(topics)
