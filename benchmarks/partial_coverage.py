@@ -15,12 +15,15 @@ passage vectors are reused; without it one is built. One side-by-side index per
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import faiss
 
 from pyserini_xqg.encode.embedder import Embedder
+from pyserini_xqg.io import provenance
+from pyserini_xqg.io.files import write_text_atomic
 from pyserini_xqg.encode.models import BUILTIN_MODEL
 from pyserini_xqg.eval.evaluation import evaluate
 from pyserini_xqg.eval.report import comparisons, markdown
@@ -96,7 +99,8 @@ def main() -> None:
                   ", ".join(f"{s}: {n}" for s, n in worse.items()) + "\n"]
     lines.append(f"wall time: {time.time() - start:.0f} s\n")
     text = "\n".join(lines)
-    (out / "report.md").write_text(text, encoding="utf-8")
+    run = {**provenance.record(program=f"python {sys.argv[0]}"), "seconds": round(time.time() - start)}
+    write_text_atomic(out / "report.md", provenance.header(run) + text)
     print(text)
 
 

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from pyserini_xqg.encode.embedder import Embedder
+from pyserini_xqg.io import provenance
+from pyserini_xqg.io.files import write_text_atomic
 from pyserini_xqg.encode.models import BUILTIN_MODEL
 from pyserini_xqg.eval.evaluation import evaluate
 from pyserini_xqg.eval.report import markdown
@@ -50,6 +53,7 @@ def main() -> None:
     args = ap.parse_args()
     data, out = Path(args.data), Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
 
     embedder = Embedder(args.encoder)
     corpus = load_corpus(data / "corpus.jsonl")
@@ -131,7 +135,8 @@ def main() -> None:
                   f"dense+xQG with {len(qids) * len(LANGS)} generated queries ({len(qids) * len(LANGS) / len(docids):.0f} "
                   f"per passage) {augmented:.2f} passages/s\n")
     text = "\n".join(report)
-    (out / "report.md").write_text(text)
+    run = {**provenance.record(program=f"python {sys.argv[0]}"), "seconds": round(time.time() - started)}
+    write_text_atomic(out / "report.md", provenance.header(run) + text)
     print(text)
 
 

@@ -41,10 +41,11 @@ def cpu() -> str:
     return f"{name} ({bf16}), {len(os.sched_getaffinity(0))} cores"
 
 
-def record(argv: list[str] | None = None) -> dict:
-    """This run's record: ``command``, ``commit``, ``cpu``, ``dtype`` (what auto means) and ``started``."""
+def record(argv: list[str] | None = None, program: str = "python -m pyserini_xqg") -> dict:
+    """This run's record: ``command`` (``program`` and ``argv``), ``commit``, ``cpu``, ``dtype`` (what auto
+    means) and ``started``."""
     argv = sys.argv[1:] if argv is None else argv
-    return {"command": "python -m pyserini_xqg " + shlex.join(argv), "commit": commit(), "cpu": cpu(),
+    return {"command": f"{program} {shlex.join(argv)}".strip(), "commit": commit(), "cpu": cpu(),
             "dtype": auto_cpu_dtype(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
 
 
