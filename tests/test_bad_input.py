@@ -406,6 +406,8 @@ def test_an_attack_that_changes_nothing_is_counted_not_scored(files, silent_mode
     assert report["changed"][f"paraphrase:{silent_model}"] == {"en": {"queries": 2, "changed": [0]}}
     assert f"paraphrase:{silent_model}" not in report["per_query_drop"]  # nothing was attacked: no drop of 0
     assert "Queries changed, of those attacked: en 1/2" in latest_report(tmp_path / "rob", "robustness", ".md").read_text()
+    assert latest_report(tmp_path / "rob", "robustness").name.startswith(  # a file name, whatever the attacks' paths
+        f"robustness.file-{variants.name}+paraphrase-{Path(silent_model).name}.")
 
 
 def test_a_run_for_some_queries_says_how_many_count_as_zero(files, tmp_path, capsys):

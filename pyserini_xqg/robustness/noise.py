@@ -14,6 +14,7 @@ generated queries.
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Iterator
@@ -29,7 +30,13 @@ def attacks_label(attacks: Iterable[str]) -> str:
     attacks = list(attacks)
     if set(attacks) == set(RULE_ATTACKS):
         return "rule-attacks"
-    return "+".join(attacks) if len(attacks) <= 3 else f"{len(attacks)}-attacks"
+    return "+".join(map(_file_name, attacks)) if len(attacks) <= 3 else f"{len(attacks)}-attacks"
+
+
+def _file_name(attack: str) -> str:
+    """An attack's name as a part of a file name: ``paraphrase:/models/mt5/`` -> ``paraphrase-mt5``."""
+    kind, _, where = attack.partition(":")
+    return re.sub(r"[^\w.+-]+", "-", f"{kind}-{where.rstrip('/').rsplit('/', 1)[-1]}" if where else kind)
 COPIES = 1  # noisy xQG: perturbed copies per generated query, unless told
 
 
