@@ -173,3 +173,50 @@ def test_white_box_and_transfer_in_the_robustness_report(target):
     assert set(transfer["success"]) == set(systems)
     with pytest.raises(ValueError, match="--transfer-from 'nope' is not among the systems"):
         attacked("nope")
+
+
+def test_a_killed_adversarial_run_resumes_without_searching_again(target, tmp_path):
+    """The search is journalled per system and language: a run that dies while attacking the third system
+    keeps the first two systems' searches, and the rerun's report equals an uninterrupted run's."""
+    from pyserini_xqg.robustness.runner import run_robustness
+    from pyserini_xqg.search import lucene
+
+    calls = {"dense": 0, "xqg": 0}
+
+    def counted(name, search):
+        def run(topics):
+            calls[name] += 1
+            return search(topics)
+        return run
+
+    def failing_after(n, search):  # the clean search and n more, then the process "dies"
+        state = {"left": n + 1}
+
+        def run(topics):
+            state["left"] -= 1
+            if state["left"] < 0:
+                raise KeyboardInterrupt
+            return search(topics)
+        return run
+
+    def systems(bm25):
+        return {"dense": counted("dense", dense_search(target["dense"], target["embedder"])),
+                "xqg": counted("xqg", dense_search(target["xqg"], target["embedder"], a=0.3)), "bm25": bm25}
+
+    bm25 = lambda topics: lucene.search(target["bm25"], topics, 20)  # noqa: E731
+    options = {"settings": Settings(budget=2, max_candidates=16, queries=6)}
+    topics = {"sw": target["topics"]["sw"]}
+
+    def run(bm25, journal=None):
+        return run_robustness(systems(bm25), topics, ["adversarial"], [0], 0.1, target["qrels"], None, None,
+                              ["nDCG@10"], log=lambda _: None, adversarial=options, journal=journal)
+
+    uninterrupted = run(bm25)
+    journal = tmp_path / "cells.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        run(failing_after(1, bm25), journal)
+    kept = [json.loads(line)["cell"] for line in journal.read_text().splitlines()]
+    assert kept == [["adversarial", 0, "topics", "dense", "sw"], ["adversarial", 0, "topics", "xqg", "sw"]]
+    calls.update(dense=0, xqg=0)
+    assert run(bm25, journal) == uninterrupted
+    assert calls == {"dense": 2, "xqg": 2}  # the clean run and the attacked run: no search again

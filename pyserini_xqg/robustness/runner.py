@@ -21,14 +21,15 @@ from .measures import GROUPINGS, over_seeds, per_query, summarise
 
 
 def _attacked(attack: str, systems, topics, seed: int, rate: float, relevant, adversarial_options: dict,
-              log) -> dict:
+              log, cells: Cells) -> dict:
     """One seed of ``attack``: each system's attacked topics (the same for every system but under
     ``adversarial``, where each is attacked with its own scores, or with those of ``transfer_from``), the
     provenance of the adversarial search, and the languages the attack does not apply to, with the reason.
 
     A random or model attack keeps only the queries it changed (``attacks.changed``), and counts them per
     language; the adversarial attack keeps every query it searched, since one it could not change is its
-    result, not a no-op."""
+    result, not a no-op. Its search is journalled per system and language in ``cells``, so that a killed run
+    resumes without searching again what it had found."""
     skipped, counts = {}, {}
     words, reference = adversarial_options.get("paraphrase", paraphrase.Settings()), adversarial_options.get("reference")
     if is_worst_paraphrase(attack, adversarial_options):
@@ -57,8 +58,10 @@ def _attacked(attack: str, systems, topics, seed: int, rate: float, relevant, ad
     for name in ([source] if source else systems):
         attacked[name], provenance[name] = {}, []
         for lang, ts in topics.items():
-            out, records = adversarial_topics(sample_queries(ts, settings.queries), lang, systems[name], relevant,
-                                              settings, seed, adversarial_options.get("reference"))
+            found = cells.get((attack, seed, "topics", name, lang), lambda name=name, lang=lang, ts=ts: dict(zip(
+                ("topics", "records"), adversarial_topics(sample_queries(ts, settings.queries), lang, systems[name],
+                                                          relevant, settings, seed, adversarial_options.get("reference")))))
+            out, records = found["topics"], found["records"]
             attacked[name].update(out)
             provenance[name] += records
             counts.setdefault(lang, {"queries": len(out), "changed": 0})["changed"] += sum(r["changed"] for r in records)
@@ -98,7 +101,8 @@ def _worst_paraphrases(attack: str, systems, topics, seed: int, relevant, option
 
 
 class Cells:
-    """The finished (attack, seed) and (attack, seed, system) cells of a robustness run, journalled
+    """The finished (attack, seed), (attack, seed, system) and adversarial (attack, seed, "topics", system,
+    language) cells of a robustness run, journalled
     (``io.journal``) so that a killed run resumes without redoing them. A journal made with other
     ``settings`` (topics, systems, measures, ...) is started over."""
 
@@ -139,7 +143,7 @@ def cell_seconds(journal: str | os.PathLike) -> dict[str, dict[str, float]]:
     found: dict[str, dict[str, float]] = {}
     for line in Path(journal).read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
-        attack, part = record["cell"][0], (record["cell"][2] if len(record["cell"]) > 2 else "topics")
+        attack, part = record["cell"][0], (record["cell"][2] if len(record["cell"]) == 3 else "topics")
         found.setdefault(attack, {}).setdefault(part, 0.0)
         found[attack][part] += record.get("seconds", 0.0)
     return found
@@ -187,8 +191,11 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
                             "reference": paraphrase.describe_encoder(adversarial.get("reference"))}, log)
     for attack in attacks:
         attack_seeds = seeds[:1] if attack == ADVERSARIAL else seeds  # a search, not noise: one seed
-        attacked = {seed: cells.get((attack, seed), lambda seed=seed: _attacked(
-            attack, systems, topics, seed, rate, relevant, adversarial, log)) for seed in attack_seeds}
+        def make(seed: int) -> dict:
+            return _attacked(attack, systems, topics, seed, rate, relevant, adversarial, log, cells)
+        # the adversarial search keeps its own cells, one per system and language (``_attacked``)
+        attacked = {seed: make(seed) if attack == ADVERSARIAL else cells.get((attack, seed), lambda seed=seed: make(seed))
+                    for seed in attack_seeds}
         first = attacked[attack_seeds[0]]
         report["not_applicable"][attack] = first["skipped"]
         if first.get("models"):
