@@ -32,7 +32,13 @@ def test_bench_sections_on_the_sample(tmp_path, e5_dir, capsys):
     run, tables = parse_header(out.with_suffix(".md").read_text())
     assert run == figures["run"] and run["command"].startswith("python -m pyserini_xqg bench --limit 6 ")
     assert "### Search: flat index of 3,000" in tables
-    assert all(line in printed for line in tables.splitlines()[2:] if line)  # the tables the bench printed
+    assert all(line in printed for line in tables.splitlines()[2:] if line and not line.startswith("## "))
+    # one "## NAME" section per section run, so that a docs page can quote one of them
+    assert [line[3:] for line in tables.splitlines() if line.startswith("## ")] == [
+        "queries", "augment", "search", "ann", "generate"]
+    from pyserini_xqg.apps.pages import sections_of
+
+    assert "### Search: flat index of 3,000" in sections_of(tables, ["search"], out, 1)
 
 
 def test_bench_memory_row_runs_in_a_fresh_process(tmp_path):

@@ -468,7 +468,8 @@ def run_bench(corpus: str | None = None, topics: list[str] | None = None, genera
         sections=SECTIONS, limit: int | None = None, search_passages: int = 100_000, memory_base: int = 500,
         output: str | None = None, log=print, translator: str | None = None, argv: list[str] | None = None) -> dict:
     """Run the chosen sections (default: all, on the built-in sample) and print their tables; with ``output``,
-    write every figure there (JSON) and the tables beside it (``.md``, with the run's record)."""
+    write every figure there (JSON) and the tables beside it (``.md``, with the run's record, one ``## NAME``
+    section per section run, so that ``pages`` can quote one)."""
     started, run = time.time(), provenance.record(argv)
     tables = []
     s = Sample()
@@ -494,13 +495,14 @@ def run_bench(corpus: str | None = None, topics: list[str] | None = None, genera
                 log("\n(augment skipped: give --generated for a corpus other than the sample)")
                 continue
             began = time.perf_counter()
-            tables.append(calls[name]() + f"\n({time.perf_counter() - began:.0f} s)")
-            log(tables[-1])
+            tables.append((name, calls[name]() + f"\n({time.perf_counter() - began:.0f} s)"))
+            log(tables[-1][1])
     if output:
         run["seconds"] = round(time.time() - started)
         write_text_atomic(output, json.dumps({**bench.figures, "run": run}, indent=1, default=str) + "\n")
         write_text_atomic(Path(output).with_suffix(".md"), provenance.header(run) + f"# bench: {len(bench.passages)} "
-                          f"passages from {corpus}, {len(bench.queries)} queries\n\n" + "\n\n".join(tables) + "\n")
+                          f"passages from {corpus}, {len(bench.queries)} queries\n\n"  # a section per name, for pages
+                          + "\n\n".join(f"## {name}\n{table}" for name, table in tables) + "\n")
     return bench.figures
 
 
