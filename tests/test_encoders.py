@@ -101,3 +101,57 @@ def test_bf16_agrees_with_fp32_within_tolerance_in_any_batch(tiny_model):
     batched = bf16.embed(texts, 128)
     single = np.vstack([bf16.embed([t], 128) for t in texts])
     assert (fp32 * batched).sum(1).min() >= BF16_COSINE and (batched * single).sum(1).min() >= BF16_COSINE
+
+
+def test_token_batches_respect_the_count_and_the_padded_token_budget():
+    from pyserini_xqg.encode.embedder import token_batches
+
+    lengths = [40, 3, 17, 1, 25, 9, 33, 300, 5, 5, 12, 64]
+    for batch_size, budget in ((4, 64), (3, 100), (32, 2048), (2, None), (5, 0)):
+        batches = token_batches(lengths, batch_size, budget)
+        assert sorted(i for b in batches for i in b) == list(range(len(lengths)))  # each text once
+        flat = [lengths[i] for b in batches for i in b]
+        assert flat == sorted(lengths)  # in ascending length
+        for b in batches:
+            padded = len(b) * max(lengths[i] for i in b)
+            assert len(b) <= batch_size and (not budget or padded <= budget or len(b) == 1)
+    # the budget binds on long texts, the count on short ones; a text over the budget goes alone
+    assert [[lengths[i] for i in b] for b in token_batches(lengths, 4, 64)] == [
+        [1, 3, 5, 5], [9, 12, 17], [25], [33], [40], [64], [300]]
+    assert [len(b) for b in token_batches(lengths, 5, 0)] == [5, 5, 2]  # no budget: the count alone
+
+
+def test_token_budget_batches_give_the_count_batches_vectors(tiny_model):
+    texts = [("word " * n).strip() for n in (40, 3, 17, 1, 25, 9, 33, 60, 2, 2, 11)]
+    recipe = Recipe(pooling="mean", l2_norm=True)
+    count = Embedder(tiny_model, recipe, batch_size=32, max_tokens=0, dtype="fp32")
+    budget = Embedder(tiny_model, recipe, batch_size=32, max_tokens=64, dtype="fp32")
+    calls = []
+    forward = budget.forward
+    budget.forward = lambda ids, mask: calls.append(tuple(ids.shape)) or forward(ids, mask)
+    vectors = budget.embed(texts, 128)
+    assert len(calls) > 3 and all(b * n <= 64 or b == 1 for b, n in calls)  # the budget held
+    np.testing.assert_allclose(vectors, count.embed(texts, 128), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_onnx_runtime_gives_torch_vectors(tiny_model, tmp_path, pooling):
+    from pyserini_xqg.encode import runtime
+
+    texts = [("word " * n).strip() for n in (40, 3, 17, 1, 25)] + ["Mji mkuu wa Finland ni upi?", "湖は？"]
+    recipe = Recipe(pooling=pooling, l2_norm=pooling == "mean")
+    torch_vectors = Embedder(tiny_model, recipe, dtype="fp32", batch_size=3).embed(texts, 128)
+    onnx = Embedder(tiny_model, recipe, dtype="fp32", batch_size=3, runtime="onnx", cache_dir=str(tmp_path))
+    (exported,) = (tmp_path / "onnx").glob("*/model.onnx")
+    np.testing.assert_allclose(onnx.embed(texts, 128), torch_vectors, rtol=1e-5, atol=1e-5)
+    stamp = exported.stat().st_mtime_ns
+    assert runtime.exported(onnx.model, onnx.path, str(tmp_path)) == exported
+    assert exported.stat().st_mtime_ns == stamp  # exported once, then reused
+    assert onnx.model.config._attn_implementation == "sdpa"  # the export's eager attention was put back
+
+
+def test_onnx_runtime_refuses_what_it_cannot_run(tiny_model):
+    with pytest.raises(ValueError, match="--runtime onnx runs fp32 on the CPU, not bfloat16"):
+        Embedder(tiny_model, Recipe(), dtype="bf16", runtime="onnx")
+    with pytest.raises(ValueError, match="runtime must be one of"):
+        Embedder(tiny_model, Recipe(), dtype="fp32", runtime="tensorrt")

@@ -5,7 +5,8 @@ import argparse
 
 from . import models
 from .dtype import DTYPES
-from .embedder import POOLINGS, recipe_for
+from .embedder import MAX_TOKENS, POOLINGS, recipe_for
+from .runtime import RUNTIMES
 
 
 def add_encoder_arguments(p: argparse.ArgumentParser) -> None:
@@ -16,10 +17,16 @@ def add_encoder_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--passage-prefix", help="e.g. 'passage: ' for e5")
     p.add_argument("--l2-norm", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--max-length", type=int, help="passage max length in tokens")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=32, help="most texts in one batch (default 32)")
+    p.add_argument("--max-tokens", type=int, default=MAX_TOKENS,
+                   help=f"most padded tokens (texts x longest) in one batch, whichever of this and --batch-size "
+                   f"binds first; a longer text goes alone; 0: --batch-size only (default {MAX_TOKENS})")
     p.add_argument("--dtype", default="auto", choices=DTYPES,
                    help="auto: bf16 on a CPU with native bf16 (or $PYSERINI_XQG_DTYPE), else fp32")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--runtime", default="torch", choices=RUNTIMES,
+                   help="torch (default) or onnx: ONNX Runtime, fp32 on the CPU, the same vectors to ~1e-7 "
+                   "(needs the onnx extra; the model is exported once into the cache)")
     add_cache_argument(p)
 
 
@@ -31,7 +38,8 @@ def embedder_options(args: argparse.Namespace) -> dict:
     """``Embedder``'s arguments from the encoder options."""
     recipe = recipe_for(args.encoder, pooling=args.pooling, query_prefix=args.query_prefix,
                         passage_prefix=args.passage_prefix, l2_norm=args.l2_norm, passage_max_length=args.max_length)
-    return dict(model=args.encoder, recipe=recipe, batch_size=args.batch_size, dtype=args.dtype, device=args.device,
+    return dict(model=args.encoder, recipe=recipe, batch_size=args.batch_size,
+                max_tokens=args.max_tokens, runtime=args.runtime, dtype=args.dtype, device=args.device,
                 cache_dir=args.cache_dir)
 
 

@@ -1,6 +1,7 @@
 """Text to vectors with any transformers encoder: ``Recipe`` (how a model was trained to be used)
-and ``Embedder`` (length-sorted batches, inference mode, the dtype of ``encode.dtype``, CLS or
-mean pooling, optional prefixes such as e5's ``query: `` / ``passage: ``, L2 normalisation).
+and ``Embedder`` (length-sorted batches cut by a count and a padded-token budget, inference mode,
+the dtype of ``encode.dtype``, the runtime of ``encode.runtime``, CLS or mean pooling, optional
+prefixes such as e5's ``query: `` / ``passage: ``, L2 normalisation).
 
 Nothing here imports Pyserini, so encoding never starts a JVM; ``encode.encoders`` wraps an
 ``Embedder`` in Pyserini's encoder classes for its searchers.
@@ -19,9 +20,13 @@ import torch
 from ..io.files import DataError
 from . import models
 from .dtype import resolve_dtype
+from .runtime import forward_for
 
 
 POOLINGS = ("cls", "mean")
+# Padded tokens per batch (count x longest text) by default. Small batches of long passages pad little;
+# on a CPU a batch of ~512 tokens or more already runs the matmuls near full speed (measured, issue #22).
+MAX_TOKENS = 2048
 
 
 @dataclass(frozen=True)
@@ -86,16 +91,18 @@ class Embedder:
     """Batched text -> vector with one transformers model."""
 
     def __init__(self, model: str, recipe: Recipe | None = None, batch_size: int = 32,
-                 dtype: str = "auto", device: str = "cpu", cache_dir: str | None = None):
+                 dtype: str = "auto", device: str = "cpu", cache_dir: str | None = None,
+                 max_tokens: int | None = MAX_TOKENS, runtime: str = "torch"):
         self.model_name = model
         self.recipe = recipe or default_recipe(model)
         if self.recipe.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, not {self.recipe.pooling!r}")
-        self.batch_size = batch_size
+        self.batch_size, self.max_tokens = batch_size, max_tokens
         self.device = device
         self.dtype = resolve_dtype(dtype, device)
         self.path = models.resolve(model, cache_dir)
         self.tokenizer, self.model = _load(self.path, self.dtype, device)
+        self.runtime, self.forward = runtime, forward_for(runtime, self.model, self.path, self.dtype, device, cache_dir)
         self.dimension = self.model.config.hidden_size
 
     def describe(self) -> dict:
@@ -106,8 +113,9 @@ class Embedder:
     def embed(self, texts: Sequence[str], max_length: int, progress: bool = False) -> np.ndarray:
         """Vectors of ``texts`` (already prefixed) as float32 ``(len(texts), dimension)``.
 
-        Texts are sorted by token length so each batch pads little, then put back
-        in input order.
+        Texts are sorted by token length and cut into batches by ``token_batches`` (at most
+        ``batch_size`` texts and ``max_tokens`` padded tokens each), so each batch pads little;
+        vectors come back in input order.
         """
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         if not texts:
@@ -115,8 +123,7 @@ class Embedder:
         max_length = min(max_length, self.tokenizer.model_max_length)  # never past the model's positions
         ids = self.tokenizer(list(texts), truncation=True, max_length=max_length,
                              add_special_tokens=True)["input_ids"]
-        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
-        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        batches = token_batches([len(i) for i in ids], self.batch_size, self.max_tokens)
         if progress:
             from tqdm import tqdm
 
@@ -125,7 +132,7 @@ class Embedder:
             for batch in batches:
                 enc = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
                 enc = {k: v.to(self.device) for k, v in enc.items()}
-                vec = pool(self.model(**enc).last_hidden_state, enc["attention_mask"], self.recipe)
+                vec = pool(self.forward(enc["input_ids"], enc["attention_mask"]), enc["attention_mask"], self.recipe)
                 out[batch] = vec.cpu().numpy()
         return out
 
@@ -138,6 +145,19 @@ class Embedder:
         titles = titles or [None] * len(texts)
         full = [self.recipe.passage_prefix + passage_text(t, ti) for t, ti in zip(texts, titles)]
         return self.embed(full, self.recipe.passage_max_length, progress)
+
+
+def token_batches(lengths: Sequence[int], batch_size: int, max_tokens: int | None = None) -> list[list[int]]:
+    """Indices of ``lengths`` in ascending length, cut into batches of at most ``batch_size`` texts whose
+    padded size (count x longest) stays within ``max_tokens``; a text longer than the budget goes alone.
+    ``max_tokens`` None or 0: batches of ``batch_size`` only."""
+    batches, batch = [], []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if batch and (len(batch) == batch_size or max_tokens and (len(batch) + 1) * lengths[i] > max_tokens):
+            batches.append(batch)
+            batch = []
+        batch.append(i)
+    return batches + [batch] if batch else batches
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, recipe: Recipe) -> torch.Tensor:
