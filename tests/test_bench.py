@@ -90,5 +90,8 @@ def test_bench_says_why_an_encoding_target_is_missed(tmp_path, e5_dir):
     assert abs(missed["share_of_matmul"] - 0.5) < 1e-9 and abs(missed["ceiling_speedup"] - 4.0) < 1e-9
     assert missed["line"].startswith("target 3x (fp32): missed: at 50% of the fp32 matmul (100 GFLOP/s")
     assert "= 4.0x pyserini.encode, so 3x needs 75% of the matmul" in missed["line"]
+    over = bench._encode_ceiling(rate=1.2 * ceiling, base=0.3 * ceiling, dtype="float32")  # a slow matmul moment
+    assert over["met"] and "at 120% of the fp32 matmul" in over["line"] and "above 100%" in over["line"]
+    assert "above 100%" not in missed["line"]
     met = bench._encode_ceiling(rate=0.8 * ceiling, base=0.05 * ceiling, dtype="bfloat16")
     assert met["met"] and met["target"] == 10.0 and met["line"].startswith("target 10x (bf16): met: at 20% of the bf16")

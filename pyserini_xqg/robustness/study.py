@@ -438,8 +438,9 @@ def time_markdown(spent: dict) -> list[str]:
     for attack, parts in spent["attacks"].items():
         systems = {k: v for k, v in parts.items() if k != "topics"}
         rows.append(f"| attack {attack}: attacked topics | {parts.get('topics', 0):,.0f} |")
-        rows.append(f"| attack {attack}: search and score, {len(systems)} systems ("
-                    + ", ".join(f"{k} {v:,.0f}" for k, v in systems.items()) + f") | {sum(systems.values()):,.0f} |")
+        if systems:  # none where the attack applied to no language
+            rows.append(f"| attack {attack}: search and score, {len(systems)} systems ("
+                        + ", ".join(f"{k} {v:,.0f}" for k, v in systems.items()) + f") | {sum(systems.values()):,.0f} |")
     made = sum(spent["steps"].values()) + sum(v for parts in spent["attacks"].values() for v in parts.values())
     return ["\n## Where the time goes\n", "Seconds each step took when it was made (a rerun reuses it); this run took "
             f"{spent['this_run']:,.0f} s, of which {spent['attacking']:,.0f} s in the attack phase.\n",
