@@ -197,8 +197,8 @@ class Bench:
                 f"{ceiling / base:.1f}x pyserini.encode, so {target:g}x needs {target * base * per_passage / peak:.0%} "
                 f"of the matmul")
         if share > 1:  # the matmul was timed at a slower moment than the encoder: the figures cannot be compared
-            line += (f" (above 100%: this machine ran the matmul slower than the encoder's matmuls, so its speed "
-                     f"varies from moment to moment; rerun the bench on a quiet machine)")
+            line += (" (above 100%: this machine ran the matmul slower than the encoder's matmuls, so its speed "
+                     "varies from moment to moment; rerun the bench on a quiet machine)")
         return {"target": target, "met": speedup >= target, "dtype": dtype, "share_of_matmul": share,
                 "matmul_flops": peak, "flops_per_passage": per_passage, "ceiling_passages_per_s": ceiling,
                 "ceiling_speedup": ceiling / base, "line": line}
@@ -247,9 +247,15 @@ class Bench:
         self.figures["flops"] = {"matmul_flops": peak, "encoder_flops": achieved, "encoder_dtype": dtype,
                                  "fraction_of_bf16": achieved / peak["bfloat16"],
                                  "fraction_of_own_dtype": achieved / peak[dtype]}
-        native = "native" if dtype == "bfloat16" else "no native bf16 here, so the encoder runs fp32"
-        return _table(f"FLOP/s: the encoder ({dtype}; {native}) reaches {achieved / peak[dtype]:.0%} of a {dtype} "
-                      f"matmul and {achieved / peak['bfloat16']:.0%} of a bf16 matmul on this CPU",
+        from ..encode.dtype import cpu_has_native_bf16
+
+        native = cpu_has_native_bf16()
+        why = ("native bf16 here" if native else "no native bf16 here, forced by the dtype override: emulated"
+               if dtype == "bfloat16" else "no native bf16 here, so the encoder runs fp32" if not native
+               else "fp32 asked for")
+        also = f" and {achieved / peak['bfloat16']:.0%} of a bf16 matmul" if dtype != "bfloat16" else ""
+        return _table(f"FLOP/s: the encoder ({dtype}; {why}) reaches {achieved / peak[dtype]:.0%} of a {dtype} "
+                      f"matmul{also} on this CPU",
                       ["what", "GFLOP/s"], [["bf16 matmul 1024^3", peak["bfloat16"] / 1e9],
                                             ["fp32 matmul 1024^3", peak["float32"] / 1e9],
                                             [f"encoder, useful FLOPs ({dtype})", achieved / 1e9]])
