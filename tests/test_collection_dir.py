@@ -114,7 +114,7 @@ def test_explicit_options_win_over_the_folder(tmp_path):
                                    "--generator", "file:elsewhere.jsonl"])
     assert collection.qrels == str(other) and collection.topics == {"sw": str(mine)}
     assert collection.topics_pivot == {"sw": str(d / "queries.sw-en.tsv")}  # only the translations of the topics used
-    assert collection.generator == "file:elsewhere.jsonl" and collection.answers == str(d / "answers.jsonl")
+    assert collection.generator == "file:elsewhere.jsonl" and collection.answers == [str(d / "answers.jsonl")]
     assert study_collection(["--collection", str(d), "--topics-pivot", f"sw={mine}"]).topics_pivot == {"sw": str(mine)}
 
 

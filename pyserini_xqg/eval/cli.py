@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import add_collection_argument, from_collection
+from ..cli import ANSWERS_HELP, add_collection_argument, from_collection
 from ..io.collection import load_answers, load_corpus, load_qrels, load_query_languages, load_topics
 from ..io.files import DataError
 from ..io.languages import check_language
@@ -19,7 +19,7 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", nargs="+", required=True, help="run files (name=path to set the row name)")
     add_collection_argument(p, "--qrels, --answers, --corpus and --topics")
     p.add_argument("--qrels", help="required without --collection")
-    p.add_argument("--answers", help="answers JSONL (qid, lang, answers): needed for R@kt; lang groups queries")
+    p.add_argument("--answers", nargs="+", help=ANSWERS_HELP + ": needed for R@kt; lang groups queries")
     p.add_argument("--corpus", help="corpus: passage texts for R@kt")
     p.add_argument("--measures", nargs="+", default=list(DEFAULT_MEASURES),
                    help=f"default: {' '.join(DEFAULT_MEASURES)}")

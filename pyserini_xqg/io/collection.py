@@ -5,12 +5,14 @@ Formats (each one Pyserini or trec_eval reads):
   or psgs_w100-style TSV (``id<TAB>text<TAB>title``, header line optional);
 - topics: TSV ``qid<TAB>text`` or JSONL (``qid``/``id`` and ``text``/``question``/``query``);
 - qrels: TREC ``qid 0 docid relevance``;
-- answers: JSONL ``{"qid"/"id": ..., "answers": [...], "lang": ...}`` (XOR-TyDi's shape).
+- answers: JSONL ``{"qid"/"id": ..., "answers": [...], "lang": ...}`` (XOR-TyDi's shape), one file or one
+  per language (``LANG=PATH``, the language of records that name none).
 All text is NFC-normalised.
 """
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import islice
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .files import DataError, json_object as _json, lines as _lines, nfc
-from .languages import check_language
+from .languages import by_language, check_language
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def load_topics(path: str | os.PathLike, as_pyserini_reads: bool = False) -> dic
 
 def load_language_topics(paths: dict[str, str | os.PathLike]) -> dict[str, dict[str, str]]:
     """language -> topics file, as language (its canonical code, checked) -> qid -> text."""
-    return {check_language(lang): load_topics(path) for lang, path in paths.items()}
+    return {lang: load_topics(path) for lang, path in by_language(paths, "<--topics>").items()}
 
 
 def pool_topics(topics: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -162,34 +164,53 @@ def relevant_passages(qrels: dict[str, dict[str, int]]) -> dict[str, set[str]]:
     return {q: {d for d, r in judged.items() if r > 0} for q, judged in qrels.items()}
 
 
-def load_answers(path: str | os.PathLike) -> dict[str, list[str]]:
-    """qid -> answer strings (XOR-TyDi's answers field)."""
-    path = Path(path)
+AnswerFiles = str | os.PathLike | list[str]
+"""One answers file, or several, each ``PATH`` or ``LANG=PATH`` (``--answers``)."""
+_LANGUAGE_FILE = re.compile(r"([A-Za-z]{2,3})=(.+)")
+
+
+def _answer_records(files: AnswerFiles) -> Iterator[tuple[Path, int, str, dict]]:
+    """(path, line number, qid, record) of every answers file; the records' ``lang`` is the canonical code of
+    theirs, else of the file's ``LANG=``; a record whose language differs from its file's is an error."""
+    seen: dict[str, tuple[Path, int]] = {}
+    for spec in [files] if isinstance(files, (str, os.PathLike)) else files:
+        match = _LANGUAGE_FILE.fullmatch(str(spec))
+        file_lang, path = (check_language(match[1]), Path(match[2])) if match else (None, Path(spec))
+        count = 0
+        for number, line in _lines(path):
+            obj = _json(path, number, line)
+            qid = _field(obj, ("qid", "id"), path, number, "query id")
+            if qid in seen:
+                where = f" (first in {seen[qid][0]}:{seen[qid][1]})" if seen[qid][0] != path else ""
+                raise DataError(path, number, f"duplicate query id {qid!r}{where}")
+            seen[qid] = (path, number)
+            lang = check_language(str(obj["lang"]), path, number) if obj.get("lang") else file_lang
+            if file_lang and lang != file_lang:
+                raise DataError(path, number, f"lang {obj['lang']!r} in a file of language {file_lang}")
+            count += 1
+            yield path, number, qid, {**obj, "lang": lang}
+        if not count:
+            raise DataError(path, None, "no answers: the file is empty")
+
+
+def load_answers(files: AnswerFiles) -> dict[str, list[str]]:
+    """qid -> answer strings (XOR-TyDi's answers field), from one answers file or several."""
     answers: dict[str, list[str]] = {}
-    for number, line in _lines(path):
-        obj = _json(path, number, line)
-        qid = _field(obj, ("qid", "id"), path, number, "query id")
+    for path, number, qid, obj in _answer_records(files):
         values = obj.get("answers")
         if not isinstance(values, list) or not values or not all(isinstance(a, str) and a.strip() for a in values):
             raise DataError(path, number, "expected 'answers': a non-empty list of non-empty strings")
-        if qid in answers:
-            raise DataError(path, number, f"duplicate query id {qid!r}")
         answers[qid] = [nfc(a) for a in values]
-    if not answers:
-        raise DataError(path, None, "no answers: the file is empty")
     return answers
 
 
-def load_query_languages(path: str | os.PathLike, default: str = "all") -> dict[str, str]:
-    """qid -> language from an answers JSONL's ``lang`` field (``default`` where a line has none).
+def load_query_languages(files: AnswerFiles, default: str = "all") -> dict[str, str]:
+    """qid -> language (canonical code) from answers records' ``lang`` field, or their file's ``LANG=``
+    (``default`` where neither gives one).
 
     The one place a query's language is read from a file: evaluation, reproductions and the demo use it.
     """
-    languages = {}
-    for number, line in _lines(path):
-        obj = _json(path, number, line)
-        languages[_field(obj, ("qid", "id"), Path(path), number, "query id")] = str(obj.get("lang") or default)
-    return languages
+    return {qid: obj["lang"] or default for _, _, qid, obj in _answer_records(files)}
 
 
 def shard(items: list, shard_id: int, shard_num: int) -> list:

@@ -7,7 +7,10 @@ The names (AfriQA's layout):
 - ``queries.LANG.tsv`` (or ``.jsonl``): the dev topics, one file per query language;
 - ``queries.LANG-PIVOT.tsv`` (or ``.jsonl``): their translations into the passages' language PIVOT (same
   qids), for translate-test; translations into any other language are not the collection's and are passed over;
-- ``qrels.txt``, ``answers.jsonl``, and ``train.jsonl`` (DPR-style train pairs);
+- ``qrels.txt`` and ``train.jsonl`` (DPR-style train pairs);
+- ``answers.jsonl`` (R@kt's answers, the strings to find in the passages), or one file per query language:
+  ``answers.LANG.jsonl``, and ``answers.LANG-PIVOT.jsonl`` where the answers are given in the passages'
+  language PIVOT as well (preferred to ``answers.LANG.jsonl`` where both are there);
 - ``reference-queries.train.jsonl``: queries per passage in the released xQG shape (the study's
   ``--generator file:PATH`` where no generator is given).
 
@@ -15,11 +18,12 @@ An optional manifest, ``collection.json``, renames any of them and gives the pas
 unless it says otherwise)::
 
     {"corpus": "passages.jsonl", "topics": {"fon": "q.fon.tsv"}, "topics_pivot": {"fon": "q.fon-fr.tsv"},
-     "qrels": "judged.txt", "answers": "a.jsonl", "train": "pairs.jsonl",
+     "qrels": "judged.txt", "answers": "a.jsonl" (or {"fon": "a.fon.jsonl"}), "train": "pairs.jsonl",
      "reference_queries": "xqg.jsonl", "language": "fr"}
 
 Each key it gives replaces what the names would find (``topics`` then lists every topics file); its names
 are relative to DIR. Every path is ``str(Path(DIR) / name)``, as ``DIR/name`` typed on a command line reads.
+Languages are keyed by their canonical code however a name spells them (``queries.hau.tsv`` is ``ha``).
 """
 from __future__ import annotations
 
@@ -30,16 +34,18 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .files import DataError
-from .languages import LANGUAGES, check_language
+from .languages import LANGUAGES, by_language, check_language
 
 MANIFEST = "collection.json"
 FILES = {"corpus": ("corpus.jsonl", "corpus.tsv"), "qrels": ("qrels.txt",), "answers": ("answers.jsonl",),
          "train": ("train.jsonl",), "reference_queries": ("reference-queries.train.jsonl",)}
 """Each single file -> the names it may have (more than one present is ambiguous)."""
-TOPICS = re.compile(r"queries\.([a-z]{2,3})(?:-([a-z]{2,3}))?\.(?:tsv|jsonl)")
-"""``queries.LANG.tsv`` (topics) and ``queries.LANG-PIVOT.tsv`` (their translations)."""
+PER_LANGUAGE = {"topics": re.compile(r"queries\.([a-z]{2,3})(?:-([a-z]{2,3}))?\.(?:tsv|jsonl)"),
+                "answers": re.compile(r"answers\.([a-z]{2,3})(?:-([a-z]{2,3}))?\.jsonl")}
+"""Files kept per query language: ``queries.LANG.tsv`` (topics) and ``queries.LANG-PIVOT.tsv`` (their
+translations); ``answers.LANG.jsonl`` and ``answers.LANG-PIVOT.jsonl`` (the answers in the passages' language)."""
 NAMES = {**{key: " or ".join(names) for key, names in FILES.items()}, "topics": "queries.LANG.tsv",
-         "topics_pivot": "queries.LANG-PIVOT.tsv"}
+         "topics_pivot": "queries.LANG-PIVOT.tsv", "answers": "answers.jsonl or answers.LANG.jsonl"}
 
 
 @dataclass(frozen=True)
@@ -49,10 +55,10 @@ class CollectionFolder:
     folder: str
     language: str = "en"                                   # the passages' language (canonical code)
     corpus: str | None = None
-    topics: dict[str, str] = field(default_factory=dict)  # query language (as the file names it) -> topics
+    topics: dict[str, str] = field(default_factory=dict)  # query language (canonical code) -> topics
     topics_pivot: dict[str, str] = field(default_factory=dict)  # query language -> translations into ``language``
     qrels: str | None = None
-    answers: str | None = None
+    answers: str | dict[str, str] | None = None           # one file, or query language -> its answers
     train: str | None = None
     reference_queries: str | None = None
 
@@ -69,16 +75,18 @@ class CollectionFolder:
     def pivot_for(self, languages) -> dict[str, str]:
         """The translations of the topics in ``languages`` (codes in any spelling)."""
         wanted = {check_language(lang) for lang in languages}
-        return {lang: path for lang, path in self.topics_pivot.items() if check_language(lang) in wanted}
+        return {lang: path for lang, path in self.topics_pivot.items() if lang in wanted}
 
     def select(self, languages: list[str]) -> "CollectionFolder":
-        """The folder with only the topics (and translations) of ``languages``; an error names those it has."""
-        codes = {check_language(lang): lang for lang in self.topics}
-        missing = [lang for lang in languages if check_language(lang) not in codes]
+        """The folder with only the topics (translations, answers) of ``languages``; an error names those it has."""
+        keep = [check_language(lang) for lang in languages]
+        missing = [spelt for spelt, lang in zip(languages, keep) if lang not in self.topics]
         if missing:
             raise DataError(self.folder, None, f"no topics in {', '.join(missing)}; it has {', '.join(self.topics)}")
-        keep = [codes[check_language(lang)] for lang in languages]
-        return replace(self, topics={lang: self.topics[lang] for lang in keep}, topics_pivot=self.pivot_for(keep))
+        answers = ({lang: self.answers[lang] for lang in keep if lang in self.answers}
+                   if isinstance(self.answers, dict) else self.answers)
+        return replace(self, topics={lang: self.topics[lang] for lang in keep}, topics_pivot=self.pivot_for(keep),
+                       answers=answers)
 
 
 def read_collection(folder: str | os.PathLike) -> CollectionFolder:
@@ -101,10 +109,19 @@ def read_collection(folder: str | os.PathLike) -> CollectionFolder:
             raise DataError(root, None, f"two {key.replace('_', ' ')} files, {' and '.join(present)}: keep one, or "
                             f"name it in {MANIFEST}")
         found[key] = str(root / present[0]) if present else None
-    topics, pivot = _topics(root, names, found["language"])
+    topics, pivot = _per_language(root, names, found["language"], "topics")
     for key, discovered in (("topics", topics), ("topics_pivot", pivot)):
-        found[key] = ({lang: _given(root, name, f"{key}.{lang}") for lang, name in manifest[key].items()}
-                      if key in manifest else discovered)
+        found[key] = _given_by_language(root, manifest[key], key) if key in manifest else discovered
+    if isinstance(manifest.get("answers"), dict):
+        found["answers"] = _given_by_language(root, manifest["answers"], "answers")
+    elif "answers" not in manifest:
+        own, in_pivot = _per_language(root, names, found["language"], "answers")
+        by_language = {**own, **in_pivot}  # the answers in the passages' language, where a file gives them
+        if by_language and found["answers"]:
+            raise DataError(root, None, f"answers in {Path(found['answers']).name} and in "
+                            f"{', '.join(sorted(Path(p).name for p in by_language.values()))}: keep one kind, or name "
+                            f"them in {MANIFEST}")
+        found["answers"] = found["answers"] or by_language or None
     return CollectionFolder(str(folder), **found)
 
 
@@ -115,27 +132,27 @@ def holds(folder: str | os.PathLike, most: int = 30) -> str:
     return shown or "no files"
 
 
-def _topics(root: Path, names: set[str], language: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The topics files ``queries.LANG.tsv`` and the translations ``queries.LANG-PIVOT.tsv`` into ``language``,
-    by query language in name order; a language with two files is an error."""
-    topics: dict[str, str] = {}
+def _per_language(root: Path, names: set[str], language: str, kind: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The files of ``kind`` (``PER_LANGUAGE``) by query language (canonical code), in name order: the language's
+    own (``queries.LANG.tsv``) and those in the passages' ``language`` (``queries.LANG-PIVOT.tsv``); files in any
+    other language are not the collection's. Two files for one language is an error."""
+    own: dict[str, str] = {}
     pivot: dict[str, str] = {}
     for name in sorted(names):
-        match = TOPICS.fullmatch(name)
+        match = PER_LANGUAGE[kind].fullmatch(name)
         if not match:
             continue
         lang, into = match.groups()
         code = check_language(lang, root / name)
         if into is not None and check_language(into, root / name) != language:
             continue
-        same = pivot if into else topics
-        twice = [other for other in same if check_language(other) == code]
-        if twice:
-            raise DataError(root, None, f"two {'translation' if into else 'topics'} files for "
-                            f"{LANGUAGES[code].name} ({code}): {Path(same[twice[0]]).name} and {name}; keep one, or "
-                            f"name it in {MANIFEST}")
-        same[lang] = str(root / name)
-    return topics, pivot
+        same = pivot if into else own
+        if code in same:
+            what = {"topics": "translation" if into else "topics", "answers": "answers"}[kind]
+            raise DataError(root, None, f"two {what} files for {LANGUAGES[code].name} ({code}): "
+                            f"{Path(same[code]).name} and {name}; keep one, or name it in {MANIFEST}")
+        same[code] = str(root / name)
+    return own, pivot
 
 
 def _manifest(root: Path) -> dict:
@@ -155,7 +172,7 @@ def _manifest(root: Path) -> dict:
         raise DataError(path, None, f"unknown key{'s' * (len(unknown) > 1)} {', '.join(unknown)}; expected some of "
                         f"{', '.join(known)}")
     for key, value in manifest.items():
-        by_language = key in ("topics", "topics_pivot")
+        by_language = key in ("topics", "topics_pivot") or (key == "answers" and isinstance(value, dict))
         if not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values()) if by_language
                 else isinstance(value, str)):
             raise DataError(path, None, f"{key!r} must be " + ('{"LANG": "FILE", ...}' if by_language else
@@ -163,6 +180,11 @@ def _manifest(root: Path) -> dict:
         for lang in value if by_language else ():
             check_language(lang, path)
     return manifest
+
+
+def _given_by_language(root: Path, given: dict[str, str], key: str) -> dict[str, str]:
+    """The files the manifest names for ``key``, by canonical language code."""
+    return {lang: _given(root, name, f"{key}.{lang}") for lang, name in by_language(given, root / MANIFEST).items()}
 
 
 def _given(root: Path, name: str, key: str) -> str:

@@ -14,7 +14,10 @@ from .languages import check_language
 
 
 def read_generated(path: str | os.PathLike, langs: list[str] | None = None) -> Iterator[dict]:
-    """Stream generated queries as plugin records, from the plugin's format or the released shape."""
+    """Stream generated queries as plugin records, from the plugin's format or the released shape; each
+    record's ``lang`` is the language's canonical code, however the file spells it (``"hau"`` -> ``"ha"``),
+    and ``langs`` (any spelling) keeps those languages only."""
+    wanted = None if langs is None else {check_language(lang) for lang in langs}
     for number, obj in iter_jsonl(path):
         if "generated_queries" in obj:  # released shape: all languages of one passage
             docid = str(obj.get("docid", obj.get("id", "")))
@@ -27,11 +30,11 @@ def read_generated(path: str | os.PathLike, langs: list[str] | None = None) -> I
             docid, items, provenance = str(obj["docid"]), [(obj["lang"], obj["queries"])], obj.get("provenance", {})
         else:
             raise DataError(path, number, "expected {docid, lang, queries} or {docid, generated_queries}")
-        for lang, queries in items:
-            check_language(lang, path, number)
+        for spelt, queries in items:
+            lang = check_language(spelt, path, number)
             if not isinstance(queries, list) or not all(isinstance(q, str) for q in queries):
-                raise DataError(path, number, f"queries for {lang!r} must be a list of strings")
-            if langs is None or lang in langs:
+                raise DataError(path, number, f"queries for {spelt!r} must be a list of strings")
+            if wanted is None or lang in wanted:
                 yield {"docid": docid, "lang": lang, "queries": [nfc(q).strip() for q in queries if q.strip()],
                        "provenance": provenance}
 

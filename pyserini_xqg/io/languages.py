@@ -141,3 +141,16 @@ def model_code(lang: str, family: str, path: str | os.PathLike | None = None, li
     if code == UNKNOWN:
         raise DataError(path or "<argument>", line, f"{name} does not cover {language.name} ({language.code})")
     return code
+
+
+def by_language(mapping: Mapping[str, object], path: str | os.PathLike | None = None) -> dict:
+    """``mapping`` keyed by canonical codes (``{"hau": x}`` -> ``{"ha": x}``), in its order; one language under
+    two spellings (``ha`` and ``hau``) is a DataError naming ``path``."""
+    out: dict = {}
+    for spelt, value in mapping.items():
+        lang = check_language(spelt, path)
+        if lang in out:
+            raise DataError(path or "<argument>", None, f"{LANGUAGES[lang].name} ({lang}) is given twice, as "
+                            f"{', '.join(s for s in mapping if check_language(s) == lang)}: give it once")
+        out[lang] = value
+    return out

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import add_collection_argument, add_dataclass_arguments, from_args, from_collection, pairs
+from ..cli import ANSWERS_HELP, add_collection_argument, add_dataclass_arguments, from_args, from_collection, pairs
 from ..index.lucene import language_of
 from ..index.xqg import AGGREGATIONS
 from ..io.collection import load_answers, load_corpus, load_language_topics, load_qrels, load_topics, \
@@ -98,7 +98,7 @@ def attack(args: argparse.Namespace) -> None:
                                                      args.seed, {args.index: system.search}, relevant,
                                                      options["reference"])[args.index]
     else:
-        topics, provenance = attack_topics(load_topics(args.topics), args.lang, args.attack, args.rate, args.seed,
+        topics, provenance = attack_topics(load_topics(args.topics), lang, args.attack, args.rate, args.seed,
                                            options["paraphrase"], options["reference"])
     write_text_atomic(args.output, "".join(f"{q}\t{t}\n" for q, t in topics.items()))
     write_text_atomic(f"{args.output}.provenance.jsonl",
@@ -116,7 +116,7 @@ def add_robustness_arguments(p: argparse.ArgumentParser) -> None:
     add_collection_argument(p, "--topics, --qrels, --answers, --corpus and --language")
     p.add_argument("--topics", nargs="+", help="LANG=PATH, one per language (required without --collection)")
     p.add_argument("--qrels", help="required without --collection")
-    p.add_argument("--answers", help="required without --collection")
+    p.add_argument("--answers", nargs="+", help=ANSWERS_HELP + " (required without --collection)")
     p.add_argument("--corpus", help="required without --collection")
     p.add_argument("--language", help=LANGUAGE_HELP + ": every BM25 system's index must have its analyzer "
                    "(default: the collection's, else not checked)")
@@ -197,7 +197,7 @@ def add_study_arguments(p: argparse.ArgumentParser) -> None:
                    help="LANG=PATH the topics translated into the pivot language, the passages' (--language; same "
                    "qids): adds BM25 translate-test. --topics-en is its old name")
     p.add_argument("--qrels")
-    p.add_argument("--answers")
+    p.add_argument("--answers", nargs="+", help=ANSWERS_HELP)
     p.add_argument("--train", help="train-encoder's DPR-style JSONL")
     p.add_argument("--generator", help="generate's back end for the xQG queries: file:PATH or hf:MODEL")
     add_adversarial_arguments(p, transfer=True)
