@@ -39,9 +39,10 @@ import numpy as np
 from .. import jvm
 from ..encode import models
 from ..encode.embedder import Embedder
-from ..generate.queries import FileGenerator, HFGenerator, generate_queries, make_generator, parse_generator
+from ..generate.queries import (FileGenerator, HFGenerator, check_coverage, generate_queries, make_generator,
+                                parse_generator)
 from ..index import dense, xqg as xqg_index
-from ..io.collection import iter_corpus, shard
+from ..io.collection import Shard, iter_corpus, shard
 from ..io.files import DataError, atomic_dir, write_text_atomic
 from ..io.generated import read_generated
 from ..io.languages import check_language
@@ -171,8 +172,7 @@ def generate(corpus: str | os.PathLike, output: str | os.PathLike, generator: st
     """``generate_queries`` over the whole corpus on Ray: the same records, grouped by shard."""
     _ray()
     output = Path(output)
-    for lang in langs:
-        check_language(lang)
+    langs = list(dict.fromkeys(check_language(lang) for lang in langs))
     backend, arg = parse_generator(generator)
     if output.exists():
         raise DataError(output, None, "exists: the ray engine writes it whole; remove it, or resume it with "
@@ -191,6 +191,7 @@ def generate(corpus: str | os.PathLike, output: str | os.PathLike, generator: st
     for i, part in enumerate(parts):
         _write_corpus(part, work / f"corpus-{i:05d}.jsonl")
     if backend == "file":
+        check_coverage(arg, Shard(corpus, [p.docid for p in passages]), langs)
         split_queries(arg, parts, work, langs)
     write_text_atomic(work / "plan.json", plan)
     with session(address, workers) as ray:

@@ -20,7 +20,8 @@ def add_generate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", required=True)
     p.add_argument("--output", required=True, help="JSONL, one record per passage and language (resumed if present)")
     p.add_argument("--generator", required=True, help="hf:MODEL (hub name or path) or file:PATH")
-    p.add_argument("--langs", nargs="+", required=True, help="target languages (ISO 639-1)")
+    p.add_argument("--langs", nargs="+", required=True,
+                   help="target languages (ISO 639-1 or 639-3 codes: ha and hau are one language)")
     p.add_argument("--prompt", dest="template", default=PROMPT, help="hf: template with {language}, {title}, {passage}")
     p.add_argument("--n", type=int, help=f"queries per passage and language: hf generates n (default {HFGenerator.n}); "
                    "file keeps the first n of each record (default all)")

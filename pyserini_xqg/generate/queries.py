@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
@@ -187,13 +189,14 @@ class FileGenerator:
         return os.path.getsize(self.path) // count_lines(self.path) + 400
 
     def fill(self, journal: Journal, part: Shard, langs: list[str], progress: bool = True) -> None:
-        """Copy the shard's missing records from the file; a record for a passage not in the corpus is an error."""
+        """Copy the shard's missing records from the file; a record for a passage not in the corpus is an error,
+        and so is a language the file has no queries in (``check_coverage``; the Ray engine checks the whole file)."""
         from tqdm import tqdm
 
-        known, batch, settings = set(part.ids), [], self.settings(langs)
+        if self.origin is None:
+            check_coverage(self.path, part, langs)
+        batch, settings = [], self.settings(langs)
         for record in tqdm(read_generated(self.path, langs), desc="import", unit="record", disable=not progress):
-            if record["docid"] not in known:
-                raise DataError(self.path, None, f"queries for passage {record['docid']!r}, which is not in {part.corpus}")
             if record["docid"] in part.docids and (record["docid"], record["lang"]) not in journal.done:
                 batch.append({**record, "queries": record["queries"][:self.n],
                               "provenance": _imported(record["provenance"], settings)})
@@ -201,6 +204,33 @@ class FileGenerator:
                 journal.write(batch)
                 batch = []
         journal.write(batch)
+
+
+def check_coverage(path: str | os.PathLike, part: Shard, langs: list[str]) -> dict[str, int]:
+    """language -> how many passages of corpus shard ``part`` the generated-queries file ``path`` gives queries in
+    that language. A record for a passage not in the corpus, or a language with no queries, is a DataError (the
+    latter names the languages the file has); a language that covers only part of the passages is a warning that
+    says how many, per language."""
+    have: dict[str, set[str]] = defaultdict(set)
+    known, docids = set(part.ids), part.docids
+    for record in read_generated(path):
+        if record["docid"] not in known:
+            raise DataError(path, None, f"queries for passage {record['docid']!r}, which is not in {part.corpus}")
+        if record["queries"]:
+            have[record["lang"]].add(record["docid"])
+    langs = [check_language(lang) for lang in langs]
+    counts = {lang: len(have[lang] & docids) for lang in langs}
+    none = [lang for lang in langs if not counts[lang]]
+    if none:
+        present = ", ".join(f"{lang} ({len(have[lang]):,} passages)" for lang in sorted(have) if have[lang])
+        raise DataError(path, None, f"no queries in {', '.join(f'{LANGUAGES[lang].name} ({lang})' for lang in none)} "
+                        f"for the passages asked for; the file has queries in {present or 'no language'}")
+    partial = [f"{lang} {counts[lang]:,} ({counts[lang] / len(docids):.1%})" for lang in langs
+               if counts[lang] < len(docids)]
+    if partial:
+        warnings.warn(f"{path}: queries for only part of the {len(docids):,} passages, by language: "
+                      f"{', '.join(partial)}; the others have none in that language", stacklevel=2)
+    return counts
 
 
 def _imported(provenance: dict, settings: dict) -> dict:
@@ -236,8 +266,7 @@ def generate_queries(corpus: str | os.PathLike, output: str | os.PathLike, gener
     ``generator`` is a spec (``hf:MODEL``, ``file:PATH``) or a back end already made (a
     ``generate.translated.TranslatedGenerator`` for translate-generate).
     """
-    for lang in langs:
-        check_language(lang)
+    langs = list(dict.fromkeys(check_language(lang) for lang in langs))  # one identity per language
     gen = make_generator(generator, **options) if isinstance(generator, str) else generator
     part = Shard(corpus, [p.docid for p in iter_corpus(corpus)], shard_id, shard_num)
     left = len(part.docids) * len(langs)  # checks the shard numbers before anything is written
@@ -252,4 +281,7 @@ def generate_queries(corpus: str | os.PathLike, output: str | os.PathLike, gener
 
     with Journal(output, key=lambda r: (r["docid"], r["lang"]), check=same_settings, start='{"docid": ') as journal:
         gen.fill(journal, part, langs, progress)
+    if not Path(output).exists():
+        raise DataError(output, None, f"nothing was written: no queries for the {len(part.docids):,} passages of the "
+                        f"shard in {', '.join(langs)}")
     return Path(output)
