@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import stat
 import sys
+import warnings
 from typing import Callable, Mapping, Sequence
 
 from .io.files import DataError, check_output
@@ -55,11 +58,17 @@ def main(commands: Mapping[str, Command], argv: list[str] | None = None) -> int:
     args.command_line = lambda words: main(commands, words)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # what the run's record quotes
     command = commands[args.command]
+    warnings.formatwarning = _one_line
     try:
+        check_seekable(args)
         for option, kind in command.outputs.items():  # before any work
             if getattr(args, option, None):
                 check_output(getattr(args, option), kind)
         return command.main(args) or 0
+    except KeyboardInterrupt:  # Ctrl-C: outputs are atomic or journalled, so a rerun resumes
+        print(f"interrupted: {args.command} stopped; what it finished is kept, and the same command resumes",
+              file=sys.stderr)
+        return 130
     except (DataError, ValueError, JavaError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -67,6 +76,28 @@ def main(commands: Mapping[str, Command], argv: list[str] | None = None) -> int:
         where = f"{err.filename}: " if err.filename else ""
         print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
+
+
+def _one_line(message, category, filename, lineno, line=None) -> str:
+    """A warning as the command line shows it: ``warning: MESSAGE``."""
+    return f"warning: {message}\n"
+
+
+def check_seekable(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an option that names a pipe (``--corpus <(zcat c.jsonl.gz)``): inputs are read
+    more than once (counted, then streamed), which a pipe cannot give."""
+    for dest, value in vars(args).items():
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, str):
+                continue
+            path = item.rpartition("=")[2].partition(":")[2] if item.startswith("file:") else item.rpartition("=")[2]
+            try:
+                mode = os.stat(path).st_mode
+            except (OSError, ValueError):
+                continue
+            if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode):
+                raise DataError(path, None, f"--{dest.replace('_', '-')} is a pipe, not a file: it is read more than "
+                                "once, so it must be a seekable file (save it first, e.g. zcat c.jsonl.gz > c.jsonl)")
 
 
 def _default(field: dataclasses.Field):
@@ -126,9 +157,11 @@ def pairs(specs: Sequence[str], what: str = "NAME=VALUE") -> dict[str, str]:
     return out
 
 
+ANSWERS_HELP = ("answers JSONL ({qid, lang, answers}): one file, or LANG=PATH per language (the language of "
+                "records without lang)")
 COLLECTION_HELP = ("a collection folder: corpus.jsonl, queries.LANG.tsv, queries.LANG-PIVOT.tsv (translations into "
-                   "the passages' language), qrels.txt, answers.jsonl, train.jsonl, reference-queries.train.jsonl; "
-                   "an optional collection.json renames them and gives the passages' language (see "
+                   "the passages' language), qrels.txt, answers.jsonl (or answers.LANG.jsonl, answers.LANG-PIVOT.jsonl), "
+                   "train.jsonl, reference-queries.train.jsonl; an optional collection.json renames them and gives the passages' language (see "
                    "pyserini_xqg.io.folder)")
 
 
@@ -139,6 +172,7 @@ def add_collection_argument(p: argparse.ArgumentParser, gives: str) -> None:
 
 
 _FIELDS = {"generator": "reference_queries"}  # option -> CollectionFolder field, where the names differ
+_MANY = ("topics", "topics_pivot", "answers")  # options that take one or more values: a list, as typed
 
 
 def from_collection(args: argparse.Namespace, required: Sequence[str] = (),
@@ -165,5 +199,7 @@ def from_collection(args: argparse.Namespace, required: Sequence[str] = (),
             value = folder.need(name, option) if dest in required else getattr(folder, name)
         if isinstance(value, dict):
             value = [f"{lang}={path}" for lang, path in value.items()]
+        elif dest in _MANY and isinstance(value, str):
+            value = [value]
         setattr(args, dest, f"file:{value}" if dest == "generator" and value else value)
     return folder

@@ -74,7 +74,8 @@ def start() -> None:
     jar = str(anserini_jar())
     try:
         jnius_config.set_classpath(jar)
-        jnius_config.add_options("-Xms256m", "-Xmx4g", "-Djava.awt.headless=true")
+        # -Xrs: the JVM leaves SIGINT to Python, so Ctrl-C ends a command cleanly (cli.main), not in the JVM
+        jnius_config.add_options("-Xms256m", "-Xmx4g", "-Djava.awt.headless=true", "-Xrs")
         import jnius  # noqa: F401  (starts the JVM)
         jnius.autoclass("io.anserini.search.SimpleSearcher")
     except Exception as err:
