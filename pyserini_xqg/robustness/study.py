@@ -38,7 +38,7 @@ from ..index import dense as dense_index, lucene as lucene_index, xqg
 from ..io.collection import load_answers, load_corpus, load_language_topics, load_topics
 from ..io.generated import read_provenances
 from ..io.files import write_text_atomic
-from ..io.languages import LANGUAGES
+from ..io.languages import LANGUAGES, by_language, check_language
 from ..io import provenance
 from ..io.sample import Sample
 from ..search import dense, lucene
@@ -76,16 +76,22 @@ class Collection:
     corpus: str
     topics: dict[str, str]      # language -> dev topics TSV
     qrels: str
-    answers: str
+    answers: list[str]          # answers files: PATH, or LANG=PATH per language
     train: str = "sample"       # train-encoder's data: "sample" or a DPR-style JSONL
     generator: str = ""         # generate's back end for the xQG queries (file:PATH or hf:MODEL)
     topics_pivot: dict[str, str] = field(default_factory=dict)  # language -> translations into ``language``
-    language: str = "en"        # the passages' language (canonical code): BM25's analyzer
+    language: str = "en"        # the passages' language: BM25's analyzer
+
+    def __post_init__(self):  # the edge: every language by its canonical code from here on
+        self.topics, self.topics_pivot = by_language(self.topics, "<--topics>"), by_language(self.topics_pivot,
+                                                                                          "<--topics-pivot>")
+        self.language = check_language(self.language)
+        self.answers = [self.answers] if isinstance(self.answers, str) else list(self.answers)
 
     @classmethod
     def sample(cls, languages: list[str] | None = None) -> "Collection":
         s = Sample()
-        langs = languages or s.languages
+        langs = [check_language(lang) for lang in languages] if languages else s.languages
         unknown = sorted(set(langs) - set(s.languages))
         if unknown:
             raise ValueError(f"the sample has no topics in {', '.join(unknown)}; it has {', '.join(s.languages)}")
@@ -425,10 +431,22 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
         for kind in (SEEN, UNSEEN):
             for m in (m for m in report["measures"] if kind in analysis and m in analysis[kind]):
                 lines += _drop_tables(analysis[kind], m, "family", f"### Mean {m} drop under {kind}")
+    if "coverage" in meta:
+        lines += coverage_markdown(meta["coverage"])
     lines += ["\n## Every attack\n", robustness_markdown(report, "family")]
     if "time" in meta:
         lines += time_markdown(meta["time"])
     return "\n".join(lines)
+
+
+def coverage_markdown(coverage: dict) -> list[str]:
+    """How many passages have generated queries, per language (the xQG index's ``coverage``): the others keep
+    their plain vectors, so xQG can only move the passages it covers."""
+    rows = [f"| {LANGUAGES[lang].name} ({lang}) | {n:,} | {n / coverage['of']:.1%} |"
+            for lang, n in coverage["languages"].items()]
+    return ["\n## xQG coverage\n", f"Passages with at least one generated query, of {coverage['of']:,}.\n",
+            "| language | passages | share |", "|---|---:|---:|", *rows,
+            f"| **any language** | **{coverage['passages']:,}** | **{coverage['fraction']:.1%}** |"]
 
 
 def time_markdown(spent: dict) -> list[str]:
@@ -538,6 +556,7 @@ def run_study(collection: Collection, settings: Settings, log=print, adversarial
             "steps": training["args"]["steps"], "train": training["args"]["train"], "seconds": time.time() - started,
             "adversarial": asdict(adversarial["settings"]) if adversarial else None, "report": stem}
     meta["run"] = {**run, "seconds": round(meta["seconds"])}
+    meta["coverage"] = json.loads((out / "indexes" / XQG / dense_index.META).read_text())["xqg"]["coverage"]
     meta["time"] = {"steps": Timings(out / TIMINGS).steps, "attacks": cell_seconds(out / "cells.jsonl"),
                     "attacking": round(attacking, 1), "this_run": round(meta["seconds"], 1)}
     for m in (m for m in settings.measures if m in analysis):
