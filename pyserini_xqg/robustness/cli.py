@@ -15,14 +15,15 @@ from ..io.collection import load_answers, load_corpus, load_language_topics, loa
 from ..io import provenance
 from ..io.files import DataError, write_text_atomic
 from ..io.languages import check_language
+from ..perturb import paraphrase
+from ..perturb.attacks import attack_topics
+from ..perturb.noise import attacks_label
 from ..search.systems import open_index
-from . import adversarial, paraphrase, study
-from .attacks import attack_topics
-from .noise import attacks_label
+from . import adversarial, study
 from .runner import markdown, run_robustness
 
 LANGUAGE_HELP = "the passages' language (ISO 639-1 or 639-3, as index --language)"
-ATTACK_HELP = ("an attack name (see pyserini_xqg.robustness.attacks), paraphrase:MODEL, "
+ATTACK_HELP = ("an attack name (see pyserini_xqg.perturb.attacks), paraphrase:MODEL, "
                "backtranslate:MODEL[,BACKWARD] or file:PATH")
 PARAPHRASE_HELP = {"num_candidates": "paraphrase, backtranslate: candidates made per query",
                    "pivot": "backtranslate: the language translated through",

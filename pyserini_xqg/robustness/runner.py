@@ -13,10 +13,10 @@ from ..eval.significance import compare
 from ..io.collection import load_qrels, relevant_passages
 from ..io.journal import Journal
 from ..io.runs import Run
+from ..perturb import paraphrase
+from ..perturb.attacks import NotApplicable, attack_topics, changed
 from .adversarial import (ADVERSARIAL, adversarial_topics, budget_curve, relevant_ranks, sample_queries,
                           success_by_group)
-from . import paraphrase
-from .attacks import NotApplicable, attack_topics, changed
 from .measures import GROUPINGS, over_seeds, per_query, summarise
 
 

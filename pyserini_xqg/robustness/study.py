@@ -41,12 +41,12 @@ from ..io.files import write_text_atomic
 from ..io.languages import LANGUAGES
 from ..io import provenance
 from ..io.sample import Sample
+from ..perturb import paraphrase
+from ..perturb.noise import RULE_ATTACKS, Noise, attacks_label
 from ..search import dense, lucene
 from ..search.fusion import fuse
 from ..train.encoder import EncoderTraining, train
 from .adversarial import ADVERSARIAL
-from .noise import RULE_ATTACKS, Noise, attacks_label
-from . import paraphrase
 from .runner import cell_seconds, changed_counts, markdown as robustness_markdown, run_robustness, success_markdown
 
 DENSE, XQG, FT, FT_XQG = "dense", "dense+xQG", "fine-tuned", "fine-tuned+xQG"

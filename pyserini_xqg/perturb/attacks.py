@@ -16,7 +16,7 @@ clusters (``regex``'s ``\\X``), so combining marks stay with their base letter.
   packages, read from ``$PYSERINI_XQG_DICTD`` or /usr/share/dictd without a server); applies
   to the languages whose dictionary is installed (Debian 12 packages them for ar, fi, ja, sw;
   ``dictionary_languages`` lists those present);
-- model based: ``paraphrase:MODEL`` and ``backtranslate:MODEL[,MODEL]`` (``robustness.paraphrase``, on the
+- model based: ``paraphrase:MODEL`` and ``backtranslate:MODEL[,MODEL]`` (``perturb.paraphrase``, on the
   translation layer: each family's language codes, candidates, a meaning filter), any script;
 - from a file: ``file:PATH`` (qid<TAB>variant, e.g. human paraphrases).
 

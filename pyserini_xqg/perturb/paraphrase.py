@@ -9,7 +9,7 @@ The **meaning filter** keeps a candidate that differs from the query, is written
 and, with a ``reference`` encoder, has a cosine of at least ``min_similarity`` to the query under it. A
 query none of whose candidates is kept stays unchanged, and its provenance says so. Among the kept, the
 **pick** is the average case, a seeded draw (``pick_random``), or the worst case, the candidate that most
-lowers a target system's objective (``pick_worst``, with ``measures.objective``: every candidate of
+lowers a target system's objective (``pick_worst``, with ``objective``: every candidate of
 every query searched in one batch).
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 import regex
 
 from ..io.languages import LANGUAGES, check_language
-from .measures import objective
+from .objective import objective
 
 PICKS = ("random", "worst")
 PARAPHRASE_TEMPLATE = "paraphrase: {text}"
