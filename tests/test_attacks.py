@@ -3,9 +3,9 @@ import unicodedata
 
 import pytest
 
-from pyserini_xqg.robustness.attacks import ATTACKS, NotApplicable, attack_topics, graphemes
 from pyserini_xqg.io.collection import load_topics
 from pyserini_xqg.io.sample import Sample
+from pyserini_xqg.perturb.attacks import ATTACKS, NotApplicable, attack_topics, graphemes
 
 from .conftest import write
 
@@ -124,7 +124,7 @@ def test_attack_cli(tmp_path, capsys):
 
 def test_a_prompted_paraphraser_gets_its_template_and_is_seeded(tiny_mt5):
     """The translation families are tested in test_paraphrase and test_translate; a model of none is prompted."""
-    from pyserini_xqg.robustness.paraphrase import Settings
+    from pyserini_xqg.perturb.paraphrase import Settings
 
     clean, words = topics("sw", 2), Settings(num_candidates=1)
     out, prov = attack_topics(clean, "sw", f"paraphrase:{tiny_mt5}", paraphrase=words)
@@ -161,7 +161,7 @@ def _dictd(folder, name, entries):
 
 
 def test_code_switch_reads_freedict_dictd_files(tmp_path, monkeypatch):
-    from pyserini_xqg.robustness.attacks import Dictionary, dictionary_languages
+    from pyserini_xqg.perturb.attacks import Dictionary, dictionary_languages
 
     _dictd(tmp_path, "freedict-swh-eng", [("mto", "1.\nriver\n2.\npillow"), ("ziwa", "1.\nlake (body of water)\n2.\nbreast"),
                                           ("mji", "\ntown, city")])

@@ -11,8 +11,8 @@ from torch.nn import functional as F
 from pyserini_xqg.__main__ import main
 from pyserini_xqg.index import xqg
 from pyserini_xqg.io.generated import read_generated
-from pyserini_xqg.robustness.attacks import attack_topics
-from pyserini_xqg.robustness.noise import Noise, with_copies
+from pyserini_xqg.perturb.attacks import attack_topics
+from pyserini_xqg.perturb.noise import Noise, with_copies
 from pyserini_xqg.train.encoder import (EncoderTraining, contrastive_loss, file_examples, noise_key,
                                         training_queries)
 

@@ -3,7 +3,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pyserini_xqg"
-STAGES = ("io", "encode", "translate", "generate", "index", "search", "eval", "train", "robustness", "engines", "apps")
+STAGES = ("io", "encode", "translate", "generate", "perturb", "index", "search", "eval", "train", "robustness", "engines",
+          "apps")
 
 
 def module_name(path: Path) -> str:
@@ -71,15 +72,36 @@ def test_no_import_cycles():
     assert cycles(graph) == []
 
 
-def test_translation_sits_below_generate_and_robustness():
-    graph = import_graph()
-    seen, todo = set(), [m for m in graph if m.startswith("pyserini_xqg.translate")]
+def stage_of(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else module
+
+
+def stages_reached(graph: dict[str, set[str]], stage: str) -> set[str]:
+    """The stages that ``stage``'s modules import, directly or through others."""
+    seen, todo = set(), [m for m in graph if stage_of(m) == stage]
     while todo:
         module = todo.pop()
         if module not in seen:
             seen.add(module)
             todo += graph[module]
-    assert not {m for m in seen if m.startswith(("pyserini_xqg.generate", "pyserini_xqg.robustness"))}
+    return {stage_of(m) for m in seen} - {stage}
+
+
+def imports_of(graph: dict[str, set[str]], stage: str) -> set[str]:
+    """The stages that ``stage``'s own modules import directly."""
+    return {stage_of(e) for m, edges in graph.items() if stage_of(m) == stage for e in edges} - {stage}
+
+
+def test_translation_sits_below_generate_and_robustness():
+    assert not stages_reached(import_graph(), "translate") & {"generate", "perturb", "robustness"}
+
+
+def test_perturbation_sits_below_index_train_and_robustness():
+    graph = import_graph()
+    for user in ("index", "train", "robustness"):  # the rule is live: each does perturb text
+        assert "perturb" in imports_of(graph, user), user
+    assert not stages_reached(graph, "perturb") & {"index", "train", "robustness"}
+    assert stages_reached(graph, "perturb") <= {"io", "encode", "translate", "jvm"}
 
 
 def test_the_cycle_finder_finds_cycles():

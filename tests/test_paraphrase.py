@@ -4,9 +4,9 @@ import json
 import pytest
 
 from pyserini_xqg.__main__ import main
-from pyserini_xqg.robustness import paraphrase
-from pyserini_xqg.robustness.measures import objective
 from pyserini_xqg.io.provenance import latest_report
+from pyserini_xqg.perturb import paraphrase
+from pyserini_xqg.perturb.objective import objective
 
 from .conftest import write
 from .tiny_models import build, build_swahili_paraphraser

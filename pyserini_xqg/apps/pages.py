@@ -30,7 +30,8 @@ def record_line(run: dict | None) -> str:
         return "*(this report carries no run record)*"
     seconds = run.get("seconds")
     took = f" · wall time {seconds // 60} min {seconds % 60} s" if seconds is not None else ""
-    return (f"`{run['command']}` · commit `{run['commit']}` · {run['cpu']} · dtype {run['dtype']}{took} · "
+    device = f" on {run['device']}" if run.get("device", "cpu") != "cpu" else ""  # older records have none
+    return (f"`{run['command']}` · commit `{run['commit']}` · {run['cpu']} · dtype {run['dtype']}{device}{took} · "
             f"{run['started']}")
 
 

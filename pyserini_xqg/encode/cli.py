@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from . import models
+from .device import add_device_argument, check_device
 from .dtype import DTYPES
 from .embedder import MAX_TOKENS, POOLINGS, recipe_for
 from .runtime import RUNTIMES
@@ -23,7 +24,7 @@ def add_encoder_arguments(p: argparse.ArgumentParser) -> None:
                    f"binds first; a longer text goes alone; 0: --batch-size only (default {MAX_TOKENS})")
     p.add_argument("--dtype", default="auto", choices=DTYPES,
                    help="auto: bf16 on a CPU with native bf16 (or $PYSERINI_XQG_DTYPE), else fp32")
-    p.add_argument("--device", default="cpu")
+    add_device_argument(p)
     p.add_argument("--runtime", default="torch", choices=RUNTIMES,
                    help="torch (default) or onnx: ONNX Runtime, fp32 on the CPU, the same vectors to ~1e-7 "
                    "(needs the onnx extra; the model is exported once into the cache)")
@@ -39,7 +40,7 @@ def embedder_options(args: argparse.Namespace) -> dict:
     recipe = recipe_for(args.encoder, pooling=args.pooling, query_prefix=args.query_prefix,
                         passage_prefix=args.passage_prefix, l2_norm=args.l2_norm, passage_max_length=args.max_length)
     return dict(model=args.encoder, recipe=recipe, batch_size=args.batch_size,
-                max_tokens=args.max_tokens, runtime=args.runtime, dtype=args.dtype, device=args.device,
+                max_tokens=args.max_tokens, runtime=args.runtime, dtype=args.dtype, device=check_device(args.device),
                 cache_dir=args.cache_dir)
 
 

@@ -37,12 +37,17 @@ def auto_cpu_dtype() -> str:
     return "bf16" if cpu_has_native_bf16() else "fp32"
 
 
+def auto_dtype(device: str = "cpu") -> str:
+    """What ``auto`` means on ``device``: bf16 on CUDA where supported, else fp16; ``auto_cpu_dtype`` on a CPU."""
+    if device.startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return auto_cpu_dtype()
+
+
 def resolve_dtype(dtype: str, device: str = "cpu") -> torch.dtype:
     """The torch dtype for ``dtype`` (one of ``DTYPES``) on ``device``."""
     if dtype == "auto":
-        if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        dtype = auto_cpu_dtype()
+        dtype = auto_dtype(device)
     if dtype not in _TORCH:
         raise ValueError(f"dtype must be one of {DTYPES}, not {dtype!r}")
     return _TORCH[dtype]

@@ -46,7 +46,7 @@ from ..io.collection import Shard, iter_corpus, shard
 from ..io.files import DataError, atomic_dir, write_text_atomic
 from ..io.generated import read_generated
 from ..io.languages import check_language
-from ..robustness.noise import COPIES, Noise, copies_summary, with_copies
+from ..perturb.noise import COPIES, Noise, copies_summary, with_copies
 
 INSTALL = "pip install 'pyserini-xqg[ray]'"
 

@@ -8,8 +8,8 @@ from ..encode.embedder import Embedder
 from ..engines import ray
 from ..engines.cli import add_engine_arguments
 from ..io.languages import check_language
+from ..perturb.noise import COPIES, Noise
 from . import dense, lucene, xqg
-from ..robustness.noise import COPIES, Noise
 from .xqg import AGGREGATIONS, LAYOUTS, Variant
 
 

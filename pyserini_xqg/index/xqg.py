@@ -25,7 +25,7 @@ relevant or not. When every passage has the same number of queries, the move add
 constant to each query's scores and changes no ranking (the paper's setting).
 
 Noisy xQG (``noise``, ``copies``): each generated query also contributes ``copies`` perturbed copies
-(``robustness.noise.with_copies``: seeded per passage, query and copy; an attack that does not apply
+(``perturb.noise.with_copies``: seeded per passage, query and copy; an attack that does not apply
 to the query's language is skipped for it) to its passage's aggregate, as ordinary generated queries:
 the counts, ``agg`` and the calibration include them; ``meta.json`` records them under ``xqg.noise``.
 
@@ -50,7 +50,7 @@ from ..encode.embedder import Embedder
 from ..io.collection import iter_corpus
 from ..io.files import DataError, check_free_space
 from ..io.generated import read_generated
-from ..robustness.noise import COPIES, Noise, copies_summary, with_copies
+from ..perturb.noise import COPIES, Noise, copies_summary, with_copies
 from . import dense
 
 AGGREGATIONS = ("auto", "sum", "mean")  # auto: the paper's sum when every passage has n queries, else mean

@@ -1,5 +1,6 @@
-"""What identifies a run on an experiments page: its command line, the plugin's commit, the CPU kind
-and the dtype ``auto`` means there. Every report that a docs page quotes carries this record."""
+"""What identifies a run on an experiments page: its command line, the plugin's commit, the CPU kind,
+the device its models ran on and the dtype ``auto`` means there. Every report that a docs page quotes
+carries this record."""
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..encode.dtype import auto_cpu_dtype, cpu_has_native_bf16
+from ..encode.dtype import auto_dtype, cpu_has_native_bf16
 
 _REPO = Path(__file__).resolve().parents[2]
 
@@ -41,12 +42,12 @@ def cpu() -> str:
     return f"{name} ({bf16}), {len(os.sched_getaffinity(0))} cores"
 
 
-def record(argv: list[str] | None = None, program: str = "python -m pyserini_xqg") -> dict:
-    """This run's record: ``command`` (``program`` and ``argv``), ``commit``, ``cpu``, ``dtype`` (what auto
-    means) and ``started``."""
+def record(argv: list[str] | None = None, program: str = "python -m pyserini_xqg", device: str = "cpu") -> dict:
+    """This run's record: ``command`` (``program`` and ``argv``), ``commit``, ``cpu``, ``device`` (where its models
+    ran), ``dtype`` (what auto means there) and ``started``."""
     argv = sys.argv[1:] if argv is None else argv
     return {"command": f"{program} {shlex.join(argv)}".strip(), "commit": commit(), "cpu": cpu(),
-            "dtype": auto_cpu_dtype(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+            "dtype": auto_dtype(device), "device": device, "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
 
 
 def report_stem(kind: str, labels: list[str], identity: dict) -> str:

@@ -1,1 +1,1 @@
-"""Robustness: query attacks, per-query measures of how results move, the robustness report and the study."""
+"""Robustness: the model-guided attack, per-query measures of how results move, the robustness report and the study."""

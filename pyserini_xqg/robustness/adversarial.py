@@ -33,9 +33,10 @@ import regex
 
 from ..io.languages import LANGUAGES
 from ..io.runs import Run
-from .measures import group_of, objective
-from .attacks import KEYBOARDS, MARKED, NotApplicable, _letters, _neighbours, _seed, char_edit, dictionary_for, \
+from ..perturb.attacks import KEYBOARDS, MARKED, NotApplicable, _letters, _neighbours, _seed, char_edit, dictionary_for, \
     graphemes, strip_marks
+from ..perturb.objective import objective
+from .measures import group_of
 
 ADVERSARIAL = "adversarial"
 EDITS = ("delete", "swap", "substitute", "insert", "keyboard", "strip-marks", "romanize", "word-drop", "code-switch")

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from ..cli import ANSWERS_HELP, add_collection_argument, add_dataclass_arguments, from_args, from_collection, pairs
+from ..encode.device import add_device_argument, check_device
 from ..index.lucene import language_of
 from ..index.xqg import AGGREGATIONS
 from ..io.collection import load_answers, load_corpus, load_language_topics, load_qrels, load_topics, \
@@ -15,14 +16,15 @@ from ..io.collection import load_answers, load_corpus, load_language_topics, loa
 from ..io import provenance
 from ..io.files import DataError, write_text_atomic
 from ..io.languages import check_language
+from ..perturb import paraphrase
+from ..perturb.attacks import attack_topics
+from ..perturb.noise import attacks_label
 from ..search.systems import open_index
-from . import adversarial, paraphrase, study
-from .attacks import attack_topics
-from .noise import attacks_label
+from . import adversarial, study
 from .runner import markdown, run_robustness
 
 LANGUAGE_HELP = "the passages' language (ISO 639-1 or 639-3, as index --language)"
-ATTACK_HELP = ("an attack name (see pyserini_xqg.robustness.attacks), paraphrase:MODEL, "
+ATTACK_HELP = ("an attack name (see pyserini_xqg.perturb.attacks), paraphrase:MODEL, "
                "backtranslate:MODEL[,BACKWARD] or file:PATH")
 PARAPHRASE_HELP = {"num_candidates": "paraphrase, backtranslate: candidates made per query",
                    "pivot": "backtranslate: the language translated through",
@@ -54,14 +56,18 @@ def add_adversarial_arguments(p: argparse.ArgumentParser, transfer: bool = False
 
 
 def adversarial_options(args: argparse.Namespace) -> dict:
-    """``run_robustness``'s adversarial settings and reference encoder from the options."""
+    """``run_robustness``'s adversarial settings and reference encoder from the options. The encoder runs on
+    ``--device`` in the dtype auto means on the CPU, so that a study's journalled cells hold on either device."""
+    from ..encode.dtype import auto_cpu_dtype
     from ..encode.embedder import Embedder
 
     settings = from_args(adversarial.Settings, args)
     settings.check()
     if settings.min_similarity and not args.reference_encoder:
         raise ValueError("--min-similarity needs --reference-encoder")
-    reference = Embedder(args.reference_encoder).queries if args.reference_encoder else None
+    reference = None
+    if args.reference_encoder:
+        reference = Embedder(args.reference_encoder, dtype=auto_cpu_dtype(), device=check_device(args.device)).queries
     words = from_args(paraphrase.Settings, args)
     words.check()
     return {"settings": settings, "reference": reference, "transfer_from": getattr(args, "transfer_from", None),
@@ -80,26 +86,28 @@ def add_attack_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--qrels", help="adversarial: which passages are relevant")
     p.add_argument("--hits", type=int, default=100, help="adversarial: search depth of the system attacked")
     add_adversarial_arguments(p)
+    add_device_argument(p)
 
 
 def attack(args: argparse.Namespace) -> None:
+    device = check_device(args.device)
     options = adversarial_options(args)
     targeted = args.attack == "adversarial" or (paraphrase.is_model_attack(args.attack) and args.pick == "worst")
     if targeted and (not args.index or not args.qrels):
         raise ValueError(f"--attack {args.attack}{' --pick worst' * (args.attack != 'adversarial')} needs --index "
                          "(the system attacked) and --qrels")
     lang, relevant = check_language(args.lang), relevant_passages(load_qrels(args.qrels)) if targeted else {}
-    system = open_index(args.index, args.a, args.hits) if targeted else None
+    system = open_index(args.index, args.a, args.hits, device=device) if targeted else None
     if args.attack == "adversarial":
         topics, provenance = adversarial.adversarial_topics(load_topics(args.topics), lang, system.search, relevant,
                                                             options["settings"], args.seed, options["reference"])
     elif targeted:
         topics, provenance = paraphrase.worst_topics(load_topics(args.topics), lang, args.attack, options["paraphrase"],
                                                      args.seed, {args.index: system.search}, relevant,
-                                                     options["reference"])[args.index]
+                                                     options["reference"], device=device)[args.index]
     else:
         topics, provenance = attack_topics(load_topics(args.topics), lang, args.attack, args.rate, args.seed,
-                                           options["paraphrase"], options["reference"])
+                                           options["paraphrase"], options["reference"], device)
     write_text_atomic(args.output, "".join(f"{q}\t{t}\n" for q, t in topics.items()))
     write_text_atomic(f"{args.output}.provenance.jsonl",
                       "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in provenance))
@@ -128,17 +136,19 @@ def add_robustness_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hits", type=int, default=100)
     p.add_argument("--output", required=True, help="folder for this run's report, robustness.ATTACKS....md and .json")
     add_adversarial_arguments(p, transfer=True)
+    add_device_argument(p)
 
 
 def robustness(args: argparse.Namespace) -> None:
-    started, run = time.time(), provenance.record(args.argv)
+    device = check_device(args.device)
+    started, run = time.time(), provenance.record(args.argv, device=device)
     from_collection(args, ("topics", "qrels", "answers", "corpus"), ("language",))
     args.language = check_language(args.language) if args.language else None
     systems = {}
     for name, where in pairs(args.system, "NAME=INDEX or NAME=INDEX@A").items():
         path, at, a = where.rpartition("@")
         index, weight = (path, float(a)) if at else (where, None)
-        system = open_index(index, weight, args.hits)
+        system = open_index(index, weight, args.hits, device=device)
         if args.language and system.kind == "lucene" and check_language(language_of(index)) != args.language:
             raise DataError(index, None, f"BM25 system {name!r} was indexed with the {language_of(index)} analyzer, "
                             f"but the passages are {args.language} (--language); index them with --language "
@@ -153,9 +163,10 @@ def robustness(args: argparse.Namespace) -> None:
                                     lambda line: print(line, file=sys.stderr))
     report = run_robustness(systems, load_language_topics(pairs(args.topics, "LANG=PATH")), args.attacks, args.seeds, args.rate, args.qrels,
                             load_answers(args.answers), texts, args.measures, baseline=args.baseline,
-                            adversarial=options)
+                            adversarial=options, device=device)
     out = Path(args.output)
-    identity = {k: v for k, v in vars(args).items() if k not in ("output", "command_line", "argv", "collection")}
+    identity = {k: v for k, v in vars(args).items()  # the device is how the run ran, not what it is
+                if k not in ("output", "command_line", "argv", "collection", "device")}
     labels = [attacks_label(args.attacks), *[f"transfer-{args.transfer_from}"] * bool(args.transfer_from)]
     stem = provenance.report_stem("robustness", labels, identity)
     report["run"] = {**run, "seconds": round(time.time() - started)}
@@ -201,6 +212,7 @@ def add_study_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train", help="train-encoder's DPR-style JSONL")
     p.add_argument("--generator", help="generate's back end for the xQG queries: file:PATH or hf:MODEL")
     add_adversarial_arguments(p, transfer=True)
+    add_device_argument(p)
 
 
 def study_collection(args: argparse.Namespace) -> study.Collection:
@@ -221,6 +233,7 @@ def study_collection(args: argparse.Namespace) -> study.Collection:
 
 
 def study_command(args: argparse.Namespace) -> None:
+    device = check_device(args.device)
     collection = study_collection(args)
-    settings = from_args(study.Settings, args, attacks=args.attacks or list(study.RULE_ATTACKS))
+    settings = from_args(study.Settings, args, attacks=args.attacks or list(study.RULE_ATTACKS), device=device)
     study.run_study(collection, settings, adversarial=adversarial_options(args), argv=args.argv)

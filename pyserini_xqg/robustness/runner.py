@@ -13,15 +13,15 @@ from ..eval.significance import compare
 from ..io.collection import load_qrels, relevant_passages
 from ..io.journal import Journal
 from ..io.runs import Run
+from ..perturb import paraphrase
+from ..perturb.attacks import NotApplicable, attack_topics, changed
 from .adversarial import (ADVERSARIAL, adversarial_topics, budget_curve, relevant_ranks, sample_queries,
                           success_by_group)
-from . import paraphrase
-from .attacks import NotApplicable, attack_topics, changed
 from .measures import GROUPINGS, over_seeds, per_query, summarise
 
 
 def _attacked(attack: str, systems, topics, seed: int, rate: float, relevant, adversarial_options: dict,
-              log, cells: Cells) -> dict:
+              log, cells: Cells, device: str = "cpu") -> dict:
     """One seed of ``attack``: each system's attacked topics (the same for every system but under
     ``adversarial``, where each is attacked with its own scores, or with those of ``transfer_from``), the
     provenance of the adversarial search, and the languages the attack does not apply to, with the reason.
@@ -33,13 +33,13 @@ def _attacked(attack: str, systems, topics, seed: int, rate: float, relevant, ad
     skipped, counts = {}, {}
     words, reference = adversarial_options.get("paraphrase", paraphrase.Settings()), adversarial_options.get("reference")
     if is_worst_paraphrase(attack, adversarial_options):
-        return _worst_paraphrases(attack, systems, topics, seed, relevant, adversarial_options)
+        return _worst_paraphrases(attack, systems, topics, seed, relevant, adversarial_options, device)
     if attack != ADVERSARIAL:
         same: dict[str, str] = {}
         models = {}
         for lang, ts in topics.items():
             try:
-                out, records = attack_topics(ts, lang, attack, rate, seed, words, reference)
+                out, records = attack_topics(ts, lang, attack, rate, seed, words, reference, device)
             except NotApplicable as err:
                 skipped[lang] = str(err)
                 continue
@@ -78,7 +78,7 @@ def is_worst_paraphrase(attack: str, adversarial_options: dict) -> bool:
         "paraphrase", paraphrase.Settings()).pick == "worst")
 
 
-def _worst_paraphrases(attack: str, systems, topics, seed: int, relevant, options: dict) -> dict:
+def _worst_paraphrases(attack: str, systems, topics, seed: int, relevant, options: dict, device: str = "cpu") -> dict:
     """The worst-case paraphrase of each query for each system (or for ``transfer_from``, replayed on all): the
     candidates and the meaning filter once per language, the pick per system. Unchanged queries are left out."""
     words, reference, source = options["paraphrase"], options.get("reference"), options.get("transfer_from")
@@ -89,7 +89,7 @@ def _worst_paraphrases(attack: str, systems, topics, seed: int, relevant, option
     counts, models = {}, {}
     for lang, ts in topics.items():
         worst = paraphrase.worst_topics(ts, lang, attack, words, seed, {name: systems[name] for name in attacked},
-                                        relevant, reference)
+                                        relevant, reference, device=device)
         for name, (out, records) in worst.items():
             attacked[name].update(changed(ts, out))
             provenance[name] += records
@@ -154,7 +154,7 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
                    measures=("R@2kt", "nDCG@10"), k: int = 10, baseline: str | None = None,
                    groupings=GROUPINGS, log=print, references: Mapping[str, Run] | None = None,
                    adversarial: dict | None = None, journal: str | os.PathLike | None = None,
-                   fingerprint: dict | None = None) -> dict:
+                   fingerprint: dict | None = None, device: str = "cpu") -> dict:
     """Every system on clean and attacked topics of every language; the robustness report as a dict.
 
     The report holds the clean results (``clean``: ``Results.to_json``), per attack the
@@ -175,6 +175,7 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
 
     ``journal``: a JSONL file that keeps every finished cell, so that a rerun with the same topics,
     settings and ``fingerprint`` (what else identifies the systems) resumes where a killed run stopped.
+    ``device`` runs the model attacks' models; it is not among what a cell is reused by.
     """
     qid_lang = {q: lang for lang, ts in topics.items() for q in ts}
     clean_topics = {q: t for ts in topics.values() for q, t in ts.items()}
@@ -192,7 +193,7 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
     for attack in attacks:
         attack_seeds = seeds[:1] if attack == ADVERSARIAL else seeds  # a search, not noise: one seed
         def make(seed: int) -> dict:
-            return _attacked(attack, systems, topics, seed, rate, relevant, adversarial, log, cells)
+            return _attacked(attack, systems, topics, seed, rate, relevant, adversarial, log, cells, device)
         # the adversarial search keeps its own cells, one per system and language (``_attacked``)
         attacked = {seed: make(seed) if attack == ADVERSARIAL else cells.get((attack, seed), lambda seed=seed: make(seed))
                     for seed in attack_seeds}

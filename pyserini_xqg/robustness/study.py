@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..encode import models
+from ..encode.dtype import auto_cpu_dtype
 from ..encode.embedder import Embedder
 from ..eval.evaluation import Results
 from ..eval.report import UP, DOWN, comparisons, curve, grouped_bars, markdown as results_markdown
@@ -41,12 +42,12 @@ from ..io.files import write_text_atomic
 from ..io.languages import LANGUAGES, by_language, check_language
 from ..io import provenance
 from ..io.sample import Sample
+from ..perturb import paraphrase
+from ..perturb.noise import RULE_ATTACKS, Noise, attacks_label
 from ..search import dense, lucene
 from ..search.fusion import fuse
 from ..train.encoder import EncoderTraining, train
 from .adversarial import ADVERSARIAL
-from .noise import RULE_ATTACKS, Noise, attacks_label
-from . import paraphrase
 from .runner import cell_seconds, changed_counts, markdown as robustness_markdown, run_robustness, success_markdown
 
 DENSE, XQG, FT, FT_XQG = "dense", "dense+xQG", "fine-tuned", "fine-tuned+xQG"
@@ -119,6 +120,8 @@ class Settings:
     noise_rate: float = 0.5             # noise-aware fine-tuning: a training query's chance of a noisy copy
     self_teaching: float = 0.0          # > 0: also noise-aware fine-tuning with self-teaching at this weight
     noise_copies: int = 1               # noisy xQG: perturbed copies of each generated query
+    device: str = "cpu"                 # where every model runs, in the dtype auto means on the CPU: what one
+                                        # device made (encoders, indexes, cells) the other reuses
 
 
 class CachedQueries:
@@ -159,10 +162,11 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
     out.mkdir(parents=True, exist_ok=True)
     timings = Timings(out / TIMINGS)
     fine_tuned = _trained(EncoderTraining(str(out / "fine-tuned-encoder"), settings.model, collection.train,
-                                          settings.steps), timings, log)
+                                          settings.steps, device=settings.device), timings, log)
     encoders = {(DENSE, XQG): settings.model, (FT, FT_XQG): fine_tuned}
     if settings.defences:  # the same train pairs and steps, with noisy queries
-        noisy = dict(query_noise=list(settings.noise), noise_rate=settings.noise_rate, noise_edit_rate=settings.rate)
+        noisy = dict(query_noise=list(settings.noise), noise_rate=settings.noise_rate, noise_edit_rate=settings.rate,
+                     device=settings.device)
         encoders[(NOISE_FT, None)] = _trained(EncoderTraining(str(out / "noise-aware-encoder"), settings.model,
                                                               collection.train, settings.steps, **noisy), timings, log)
         if settings.self_teaching:
@@ -173,10 +177,10 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
     log(f"xQG queries: {collection.generator} for {', '.join(langs)}")
     queries = out / "xqg-queries.jsonl"
     with timings.step("xQG queries") if not queries.exists() else nullcontext():
-        generate_queries(collection.corpus, queries, collection.generator, langs)
+        generate_queries(collection.corpus, queries, collection.generator, langs, device=settings.device)
     systems = {}
     for (plain, augmented), model in encoders.items():
-        embedder = Embedder(model)
+        embedder = Embedder(model, dtype=auto_cpu_dtype(), device=settings.device)  # one dtype on every device
         where = {plain: out / "indexes" / plain}
         made = {"encoder": embedder.describe(), "corpus": str(collection.corpus), "title": settings.title}
         if not _current(where[plain] / dense_index.META, made):  # the encoder's fingerprint: retrained, rebuilt
@@ -222,12 +226,19 @@ def bm25_index(collection: Collection, settings: Settings, timings: Timings, log
     return bm25
 
 
+REUSED_ACROSS = ("output", "device")
+"""Settings that do not identify a trained encoder or a report: where it is written and the device it ran on (an
+encoder trained on a CPU serves a run on CUDA)."""
+
+
 def _trained(recipe: EncoderTraining, timings: Timings, log=print) -> str:
-    """``recipe``'s model folder, trained unless the folder holds a model trained with the same arguments."""
+    """``recipe``'s model folder, trained unless the folder holds a model trained with the same arguments (where
+    it was written and on which device aside)."""
     folder = Path(recipe.output)
-    same = {k: v for k, v in json.loads(json.dumps(asdict(recipe), default=str)).items() if k != "output"}
+    same = {k: v for k, v in json.loads(json.dumps(asdict(recipe), default=str)).items() if k not in REUSED_ACROSS}
     trained = folder / "training.json"
-    if trained.exists() and {k: v for k, v in json.loads(trained.read_text())["args"].items() if k != "output"} == same:
+    if trained.exists() and {k: v for k, v in json.loads(trained.read_text())["args"].items()
+                             if k not in REUSED_ACROSS} == same:
         log(f"{folder.name}: reusing {folder}")
     else:
         log(f"{folder.name}: train-encoder, {recipe.steps} steps on {recipe.train}"
@@ -514,7 +525,8 @@ def report_stem(collection: Collection, settings: Settings, adversarial: dict | 
     transfer = (adversarial or {}).get("transfer_from")
     labels = [attacks_label(settings.attacks), *["defences"] * settings.defences, *[f"transfer-{transfer}"] * bool(transfer)]
     identity = {**asdict(settings), **asdict(collection), "adversarial": options, "transfer_from": transfer}
-    identity.pop("output")
+    for name in REUSED_ACROSS:
+        identity.pop(name)
     return provenance.report_stem("study", labels, identity)
 
 
@@ -525,7 +537,7 @@ def _plot(stem: str, measure: str) -> str:
 def run_study(collection: Collection, settings: Settings, log=print, adversarial: dict | None = None,
               argv: list[str] | None = None) -> dict:
     """Build the systems, attack them, and write this run's report (``report_stem``: .md, .json, plots)."""
-    started, run = time.time(), provenance.record(argv)
+    started, run = time.time(), provenance.record(argv, device=settings.device)
     out = Path(settings.output)
     stem = report_stem(collection, settings, adversarial)
     out.mkdir(parents=True, exist_ok=True)
@@ -548,7 +560,7 @@ def run_study(collection: Collection, settings: Settings, log=print, adversarial
     report = run_robustness(systems, topics, attacks, settings.seeds, settings.rate, collection.qrels,
                             load_answers(collection.answers), texts, settings.measures, baseline=DENSE, log=log,
                             references=references, adversarial=adversarial, journal=out / "cells.jsonl",
-                            fingerprint=_systems_made(out, settings))
+                            fingerprint=_systems_made(out, settings), device=settings.device)
     attacking = time.time() - attacking
     analysis = analyse(report, settings.alpha, tuple(settings.noise) if settings.defences else ())
     training = json.loads((out / "fine-tuned-encoder" / "training.json").read_text())

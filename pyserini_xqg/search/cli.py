@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..cli import add_collection_argument, from_collection
 from ..encode.cli import add_cache_argument
+from ..encode.device import add_device_argument, check_device
 from ..io.collection import load_language_topics, load_topics, pool_topics
 from ..io.runs import read_run, write_run
 from . import dense
@@ -26,14 +27,16 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--a", type=float, help=A_HELP)
     p.add_argument("--allow-encoder-change", action="store_true",
                    help="search a dense index even though its encoder's files changed since it was built")
+    add_device_argument(p)
     add_cache_argument(p)
 
 
 def search(args: argparse.Namespace) -> None:
+    device = check_device(args.device)
     topics = load_topics(args.topics) if args.topics else pool_topics(load_language_topics(
         from_collection(args, ("topics",)).topics))
     system = open_index(args.index, args.a, args.hits, args.threads, batch_size=args.batch_size,
-                        cache_dir=args.cache_dir, allow_encoder_change=args.allow_encoder_change)
+                        cache_dir=args.cache_dir, allow_encoder_change=args.allow_encoder_change, device=device)
     run = system.search(topics)
     print(write_run(run, args.output, tag=Path(args.output).stem, k=args.hits))
 
@@ -44,13 +47,15 @@ def add_encode_queries_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", required=True, help="folder to write embedding.pkl into")
     p.add_argument("--a", type=float, help=A_HELP)
     p.add_argument("--batch-size", type=int, default=32)
+    add_device_argument(p)
     add_cache_argument(p)
 
 
 def encode_queries(args: argparse.Namespace) -> None:
+    device = check_device(args.device)
     print(dense.write_encoded_queries(args.index, load_topics(args.topics), args.output, args.a,
                                       load_topics(args.topics, as_pyserini_reads=True),
-                                      batch_size=args.batch_size, cache_dir=args.cache_dir))
+                                      batch_size=args.batch_size, cache_dir=args.cache_dir, device=device))
 
 
 def add_fuse_arguments(p: argparse.ArgumentParser) -> None:

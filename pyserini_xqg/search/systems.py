@@ -26,7 +26,7 @@ class System:
 def open_index(index: str | os.PathLike, a: float | None = None, k: int = 100, threads: int = 2,
                **embedder_options) -> System:
     """A searcher for ``index``; ``a`` for a side-by-side xQG index, ``embedder_options`` (batch_size,
-    cache_dir, dtype) for a dense one."""
+    cache_dir, dtype, device) for a dense one."""
     path = Path(index)
     if k < 1:
         raise ValueError(f"--hits must be at least 1, not {k}")

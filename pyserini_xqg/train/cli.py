@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..cli import add_dataclass_arguments, from_args
+from ..encode.device import add_device_argument, check_device
 from . import encoder, generator
 
 HELP = {"model": "model to start from (hub name or path)", "output": "folder for the fine-tuned model",
@@ -15,7 +16,7 @@ HELP = {"model": "model to start from (hub name or path)", "output": "folder for
         "self_teaching": "W > 0: train on the clean query and add W * KL(p_clean || p_noisy) between its and the "
                          "perturbed query's in-batch score distributions"}
 GENERATOR_OPTIONS = ("model", "output", "train", "steps", "batch_size", "learning_rate", "seed", "device")
-ENCODER_OPTIONS = ("model", "output", "train", "steps", "batch_size", "learning_rate", "temperature", "seed", "device",
+ENCODER_OPTIONS = ("model", "output", "train", "steps", "batch_size", "learning_rate", "temperature", "seed",
                    "query_noise", "noise_rate", "noise_edit_rate", "self_teaching")
 
 
@@ -30,10 +31,11 @@ def train_generator(args: argparse.Namespace) -> None:
 
 def add_train_encoder_arguments(p: argparse.ArgumentParser) -> None:
     add_dataclass_arguments(p, encoder.EncoderTraining, ENCODER_OPTIONS, HELP)
+    add_device_argument(p)
 
 
 def train_encoder(args: argparse.Namespace) -> None:
-    log = encoder.train(from_args(encoder.EncoderTraining, args))
+    log = encoder.train(from_args(encoder.EncoderTraining, args, device=check_device(args.device)))
     print(f"{args.output}: {log['examples']} examples, loss {log['loss'][0]:.3f} -> {log['loss'][-1]:.3f}")
     if "query_noise" in log:
         print("training queries: " + ", ".join(f"{n} {what}" for what, n in log["query_noise"]["queries"].items()))

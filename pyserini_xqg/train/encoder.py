@@ -9,7 +9,7 @@ DPR/XOR-TyDi-style JSONL may carry its own ``hard_negative_ctxs``. The model kee
 its recipe (pooling, prefixes, normalisation); word embeddings are frozen, which keeps
 the optimiser small. The result is a transformers folder that ``encode`` and ``search`` take.
 
-Two defences against noisy queries (``robustness.noise``): typos-aware training (Zhuang and
+Two defences against noisy queries (``perturb.noise``): typos-aware training (Zhuang and
 Zuccon, EMNLP 2021) replaces each training query, with probability ``noise_rate``, by a
 perturbed copy from the ``query_noise`` attacks (in the language of its record's ``lang``);
 self-teaching (Zhuang and Zuccon, SIGIR 2022) instead keeps the loss on the clean query and adds
@@ -30,7 +30,7 @@ from ..io.collection import Passage, load_corpus, load_qrels, load_topics
 from ..io.files import DataError, iter_jsonl, nfc
 from ..io.languages import check_language
 from ..io.sample import Sample
-from ..robustness.noise import Noise
+from ..perturb.noise import Noise
 from ..search import lucene
 from .common import check_schedule, ctx_passage, save_model, shuffled_batches
 

@@ -1,5 +1,5 @@
 """Translation, one layer for every model family, below ``generate`` (translate-generate xQG) and
-``robustness`` (back-translation, paraphrase); it imports neither.
+``perturb`` (the back-translation and paraphrase attacks); it imports neither.
 
     tr = load_translator("facebook/nllb-200-distilled-600M")   # or a local folder, or "ct2:DIR"
     tr.translate(["Where is the Nile?"], "en", "ha", Decoding(num_candidates=2))

@@ -9,7 +9,7 @@ The **meaning filter** keeps a candidate that differs from the query, is written
 and, with a ``reference`` encoder, has a cosine of at least ``min_similarity`` to the query under it. A
 query none of whose candidates is kept stays unchanged, and its provenance says so. Among the kept, the
 **pick** is the average case, a seeded draw (``pick_random``), or the worst case, the candidate that most
-lowers a target system's objective (``pick_worst``, with ``measures.objective``: every candidate of
+lowers a target system's objective (``pick_worst``, with ``objective``: every candidate of
 every query searched in one batch).
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 import regex
 
 from ..io.languages import LANGUAGES, check_language
-from .measures import objective
+from .objective import objective
 
 PICKS = ("random", "worst")
 PARAPHRASE_TEMPLATE = "paraphrase: {text}"
@@ -69,9 +69,9 @@ def _seed(seed: int, *parts: str) -> int:
 
 
 def candidates(attack: str, topics: Mapping[str, str], lang: str, settings: Settings, seed: int,
-               progress: bool = True) -> tuple[dict[str, list[str]], dict]:
-    """qid -> ``num_candidates`` candidates, and the models, codes and decoding that made them. A language a
-    model does not cover is refused before anything is generated."""
+               progress: bool = True, device: str = "cpu") -> tuple[dict[str, list[str]], dict]:
+    """qid -> ``num_candidates`` candidates, and the models (run on ``device``), codes and decoding that made
+    them. A language a model does not cover is refused before anything is generated."""
     from ..translate import Decoding, load_translator
 
     attack = base_attack(attack)
@@ -80,14 +80,14 @@ def candidates(attack: str, topics: Mapping[str, str], lang: str, settings: Sett
     sampled = Decoding(num_candidates=settings.num_candidates, sample=True, top_k=settings.top_k, top_p=settings.top_p,
                        seed=_seed(seed, attack, lang))
     if kind == "paraphrase":
-        model = load_translator(models, template=settings.template)
+        model = load_translator(models, template=settings.template, device=device)
         model.check(lang, lang)
         made = model.translate(texts, lang, lang, sampled, progress)
         params = {"paraphraser": model.provenance(lang, lang, sampled)}
     elif kind == "backtranslate":
         first, _, second = models.partition(",")
-        forward = load_translator(first)
-        backward = load_translator(second) if second else forward
+        forward = load_translator(first, device=device)
+        backward = load_translator(second, device=device) if second else forward
         forward.check(lang, settings.pivot)
         backward.check(settings.pivot, lang)
         pivots = [c[0] for c in forward.translate(texts, lang, settings.pivot, progress=progress)]
@@ -104,12 +104,13 @@ def candidates(attack: str, topics: Mapping[str, str], lang: str, settings: Sett
 _MADE: dict = {}
 
 
-def candidates_once(attack: str, topics: Mapping[str, str], lang: str, settings: Settings, seed: int):
+def candidates_once(attack: str, topics: Mapping[str, str], lang: str, settings: Settings, seed: int,
+                    device: str = "cpu"):
     """``candidates``, made once per process for the same inputs: the average and the worst case of an attack
     pick among the same candidates (a model is slow)."""
-    key = (base_attack(attack), tuple(topics.items()), lang, settings, seed)
+    key = (base_attack(attack), tuple(topics.items()), lang, settings, seed, device)
     if key not in _MADE:
-        _MADE[key] = candidates(attack, topics, lang, settings, seed)
+        _MADE[key] = candidates(attack, topics, lang, settings, seed, device=device)
     return _MADE[key]
 
 
@@ -222,10 +223,11 @@ def apply(topics: Mapping[str, str], filtered: Mapping[str, list[dict]], picks: 
 
 def worst_topics(topics: Mapping[str, str], lang: str, attack: str, settings: Settings, seed: int,
                  searches: Mapping[str, Callable], relevant: Mapping[str, set[str]], reference=None,
-                 k: int = 10) -> dict[str, tuple[dict[str, str], list[dict]]]:
-    """The worst case against each system of ``searches`` (name -> search; white-box): the candidates and the
-    meaning filter once, ``pick_worst`` per system; name -> (attacked topics, provenance)."""
-    made, params = candidates_once(attack, topics, lang, settings, seed)
+                 k: int = 10, device: str = "cpu") -> dict[str, tuple[dict[str, str], list[dict]]]:
+    """The worst case against each system of ``searches`` (name -> search; white-box): the candidates (their
+    models on ``device``) and the meaning filter once, ``pick_worst`` per system; name -> (attacked topics,
+    provenance)."""
+    made, params = candidates_once(attack, topics, lang, settings, seed, device)
     params = {**params, "reference_encoder": describe_encoder(reference)}
     filtered = meaning_filter(topics, made, lang, settings.min_similarity, reference)
     fallback = pick_random(filtered, seed, attack)

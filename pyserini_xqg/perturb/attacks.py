@@ -16,7 +16,7 @@ clusters (``regex``'s ``\\X``), so combining marks stay with their base letter.
   packages, read from ``$PYSERINI_XQG_DICTD`` or /usr/share/dictd without a server); applies
   to the languages whose dictionary is installed (Debian 12 packages them for ar, fi, ja, sw;
   ``dictionary_languages`` lists those present);
-- model based: ``paraphrase:MODEL`` and ``backtranslate:MODEL[,MODEL]`` (``robustness.paraphrase``, on the
+- model based: ``paraphrase:MODEL`` and ``backtranslate:MODEL[,MODEL]`` (``perturb.paraphrase``, on the
   translation layer: each family's language codes, candidates, a meaning filter), any script;
 - from a file: ``file:PATH`` (qid<TAB>variant, e.g. human paraphrases).
 
@@ -275,9 +275,9 @@ def _seed(seed: int, attack: str, qid: str) -> int:
 
 
 def attack_topics(topics: dict[str, str], lang: str, attack: str, rate: float = 0.1, seed: int = 0,
-                  paraphrase: paraphrases.Settings = paraphrases.Settings(), reference=None):
-    """Perturbed topics (same qids) and one provenance record per query; a model attack (``paraphrase``)
-    picks among its candidates at random (the average case)."""
+                  paraphrase: paraphrases.Settings = paraphrases.Settings(), reference=None, device: str = "cpu"):
+    """Perturbed topics (same qids) and one provenance record per query; a model attack (``paraphrase``, its
+    models on ``device``) picks among its candidates at random (the average case)."""
     from rapidfuzz.distance import Levenshtein
 
     if not 0 < rate <= 1:
@@ -290,7 +290,7 @@ def attack_topics(topics: dict[str, str], lang: str, attack: str, rate: float = 
         out = {q: variants[q] for q in topics}
         params = {"source": attack[5:]}
     elif paraphrases.is_model_attack(attack):
-        made, params = paraphrases.candidates_once(attack, topics, lang, paraphrase, seed)
+        made, params = paraphrases.candidates_once(attack, topics, lang, paraphrase, seed, device)
         params = {**params, "reference_encoder": paraphrases.describe_encoder(reference)}
         filtered = paraphrases.meaning_filter(topics, made, lang, paraphrase.min_similarity, reference)
         return paraphrases.apply(topics, filtered, paraphrases.pick_random(filtered, seed, attack), attack, params,
