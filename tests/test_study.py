@@ -199,7 +199,9 @@ def test_study_refuses_a_partial_collection(tmp_path, capsys):
     assert main(["study", "--corpus", "c.jsonl", "--topics", "sw=t.tsv", "--output", str(tmp_path)]) == 2
     assert "--qrels --answers --train --generator" in capsys.readouterr().err
     assert main(["study", "--languages", "xx", "--output", str(tmp_path)]) == 2
-    assert "the sample has no topics in xx" in capsys.readouterr().err
+    assert "unknown language code 'xx'" in capsys.readouterr().err  # no language at all
+    assert main(["study", "--languages", "swa", "hau", "--output", str(tmp_path)]) == 2
+    assert "the sample has no topics in ha; it has" in capsys.readouterr().err  # swa is the sample's sw
 
 
 def test_cached_queries_encode_each_text_once(e5_dir):
