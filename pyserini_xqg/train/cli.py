@@ -14,10 +14,13 @@ HELP = {"model": "model to start from (hub name or path)", "output": "folder for
         "noise_rate": "with --query-noise: probability that a training query is replaced by a perturbed copy",
         "noise_edit_rate": "with --query-noise: share of graphemes or words each attack edits",
         "self_teaching": "W > 0: train on the clean query and add W * KL(p_clean || p_noisy) between its and the "
-                         "perturbed query's in-batch score distributions"}
+                         "perturbed query's in-batch score distributions",
+        "dtype": "the forward passes: bf16 autocast (fp32 weights and optimizer state) or fp32; auto: bf16 on a CPU "
+                 "with native bf16 or a bf16 GPU ($PYSERINI_XQG_DTYPE forces it), else fp32",
+        "max_tokens": "a batch's passages are encoded in length-sorted chunks of at most this many padded tokens"}
 GENERATOR_OPTIONS = ("model", "output", "train", "steps", "batch_size", "learning_rate", "seed", "device")
 ENCODER_OPTIONS = ("model", "output", "train", "steps", "batch_size", "learning_rate", "temperature", "seed",
-                   "query_noise", "noise_rate", "noise_edit_rate", "self_teaching")
+                   "query_noise", "noise_rate", "noise_edit_rate", "self_teaching", "dtype", "max_tokens")
 
 
 def add_train_generator_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,12 +33,13 @@ def train_generator(args: argparse.Namespace) -> None:
 
 
 def add_train_encoder_arguments(p: argparse.ArgumentParser) -> None:
-    add_dataclass_arguments(p, encoder.EncoderTraining, ENCODER_OPTIONS, HELP)
+    add_dataclass_arguments(p, encoder.EncoderTraining, ENCODER_OPTIONS, HELP, {"dtype": ("auto", "fp32", "bf16")})
     add_device_argument(p)
 
 
 def train_encoder(args: argparse.Namespace) -> None:
     log = encoder.train(from_args(encoder.EncoderTraining, args, device=check_device(args.device)))
-    print(f"{args.output}: {log['examples']} examples, loss {log['loss'][0]:.3f} -> {log['loss'][-1]:.3f}")
+    print(f"{args.output}: {log['examples']} examples, {log['dtype']}, loss {log['loss'][0]:.3f} -> "
+          f"{log['loss'][-1]:.3f}")
     if "query_noise" in log:
         print("training queries: " + ", ".join(f"{n} {what}" for what, n in log["query_noise"]["queries"].items()))

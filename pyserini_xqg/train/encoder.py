@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
 from ..encode import models
-from ..encode.embedder import RECIPE_FILE, default_recipe, passage_text, pool
+from ..encode.dtype import auto_dtype
+from ..encode.embedder import RECIPE_FILE, default_recipe, passage_text, pool, token_batches
 from ..index import lucene as lucene_index
 from ..io.collection import Passage, load_corpus, load_qrels, load_topics
 from ..io.files import DataError, iter_jsonl, nfc
@@ -47,6 +48,8 @@ class EncoderTraining:
     passage_max_length: int = 192
     seed: int = 0
     device: str = "cpu"
+    dtype: str = "auto"           # the forward passes' autocast: bf16, or fp32 (auto: as encoding, bf16 where native)
+    max_tokens: int = 2048        # a batch's passages are encoded in length-sorted chunks of this padded size
     query_noise: list[str] = field(default_factory=list)  # attacks for noise-aware training (none: standard)
     noise_rate: float = 0.5       # probability that a training query is replaced by a perturbed copy
     noise_edit_rate: float = 0.1  # the attacks' share of graphemes or words edited
@@ -152,6 +155,33 @@ def contrastive_loss(q, p, temperature: float, q_noisy=None, self_teaching: floa
                                            reduction="batchmean", log_target=True)
 
 
+def encode_in_chunks(model, tokenizer, recipe, texts: list[str], max_length: int, max_tokens: int,
+                     device: str = "cpu"):
+    """Pooled vectors of ``texts`` in their order (with gradients), encoded in length-sorted chunks whose padded
+    size stays within ``max_tokens`` (``embedder.token_batches``, as encoding cuts them): a batch of short
+    passages is not padded to its longest."""
+    import torch
+
+    length = min(max_length, tokenizer.model_max_length)
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=length)["input_ids"]]
+    order, parts = [], []
+    for chunk in token_batches(lengths, len(texts), max_tokens):
+        enc = tokenizer([texts[i] for i in chunk], padding=True, truncation=True, max_length=length,
+                        return_tensors="pt").to(device)
+        parts.append(pool(model(**enc).last_hidden_state, enc["attention_mask"], recipe))
+        order += chunk
+    return torch.cat(parts)[torch.tensor(order, device=device).argsort()]
+
+
+def training_dtype(dtype: str, device: str = "cpu") -> str:
+    """The forward passes' dtype: ``bf16`` (autocast; weights and optimizer state stay fp32) or ``fp32``. ``auto``
+    follows encoding's rule (bf16 on a native-bf16 CPU or a bf16 GPU, ``$PYSERINI_XQG_DTYPE`` forcing it), but
+    never fp16, which would need loss scaling."""
+    if dtype not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"--dtype for training must be auto, fp32 or bf16, not {dtype!r}")
+    return "bf16" if dtype == "bf16" or (dtype == "auto" and auto_dtype(device) == "bf16") else "fp32"
+
+
 def train(args: EncoderTraining, progress: bool = True) -> dict:
     """Fine-tune ``args.model`` contrastively and save it to ``args.output``; returns the training log."""
     import torch
@@ -172,14 +202,15 @@ def train(args: EncoderTraining, progress: bool = True) -> dict:
     hf_logging.set_verbosity_error()
     path = models.resolve(args.model)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path).to(args.device).train()
+    model = AutoModel.from_pretrained(path).to(args.device).train()  # fp32 master weights and optimizer state
     model.get_input_embeddings().weight.requires_grad_(False)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.learning_rate)
+    dtype = training_dtype(args.dtype, args.device)
+    autocast = torch.autocast(args.device.partition(":")[0], dtype=torch.bfloat16, enabled=dtype == "bf16")
 
     def encode(texts, max_length):
-        enc = tokenizer(texts, padding=True, truncation=True, max_length=min(max_length, tokenizer.model_max_length),
-                        return_tensors="pt").to(args.device)
-        return pool(model(**enc).last_hidden_state, enc["attention_mask"], recipe)
+        with autocast:
+            return encode_in_chunks(model, tokenizer, recipe, texts, max_length, args.max_tokens, args.device)
 
     def encode_queries(queries):
         return encode([recipe.query_prefix + query for query in queries], recipe.query_max_length)
@@ -201,7 +232,7 @@ def train(args: EncoderTraining, progress: bool = True) -> dict:
         optimizer.step()
         optimizer.zero_grad()
         losses.append(loss.detach().item())
-    log = {"args": asdict(args), "examples": len(examples), "recipe": asdict(recipe), "loss": losses}
+    log = {"args": asdict(args), "examples": len(examples), "recipe": asdict(recipe), "dtype": dtype, "loss": losses}
     if noise is not None:
         log["query_noise"] = {**noise.describe(), "queries": dict(sorted(made.items()))}
     save_model(args.output, model, tokenizer, log, {RECIPE_FILE: asdict(recipe)})
