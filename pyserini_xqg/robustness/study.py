@@ -161,12 +161,13 @@ def build_systems(collection: Collection, settings: Settings, log=print) -> dict
     out = Path(settings.output)
     out.mkdir(parents=True, exist_ok=True)
     timings = Timings(out / TIMINGS)
+    where = dict(device=settings.device, dtype=auto_cpu_dtype())  # trained as encoded: one dtype on every device
     fine_tuned = _trained(EncoderTraining(str(out / "fine-tuned-encoder"), settings.model, collection.train,
-                                          settings.steps, device=settings.device), timings, log)
+                                          settings.steps, **where), timings, log)
     encoders = {(DENSE, XQG): settings.model, (FT, FT_XQG): fine_tuned}
     if settings.defences:  # the same train pairs and steps, with noisy queries
         noisy = dict(query_noise=list(settings.noise), noise_rate=settings.noise_rate, noise_edit_rate=settings.rate,
-                     device=settings.device)
+                     **where)
         encoders[(NOISE_FT, None)] = _trained(EncoderTraining(str(out / "noise-aware-encoder"), settings.model,
                                                               collection.train, settings.steps, **noisy), timings, log)
         if settings.self_teaching:
@@ -463,7 +464,12 @@ def coverage_markdown(coverage: dict) -> list[str]:
 def time_markdown(spent: dict) -> list[str]:
     """Where the time goes: each step as long as it took when it was made (a rerun reuses it at no cost),
     and each attack's cells (making the attacked topics; each system's searches and scoring)."""
-    rows = [f"| {step} | {seconds:,.0f} |" for step, seconds in spent["steps"].items()]
+    dtypes = spent.get("dtypes", {})  # a training step's dtype, where its training.json records one
+    rows = []
+    for step, seconds in spent["steps"].items():
+        encoder = step.removeprefix("train ")
+        shown = f"{step} ({dtypes[encoder]})" if step.startswith("train ") and encoder in dtypes else step
+        rows.append(f"| {shown} | {seconds:,.0f} |")
     for attack, parts in spent["attacks"].items():
         systems = {k: v for k, v in parts.items() if k != "topics"}
         rows.append(f"| attack {attack}: attacked topics | {parts.get('topics', 0):,.0f} |")
@@ -570,6 +576,8 @@ def run_study(collection: Collection, settings: Settings, log=print, adversarial
     meta["run"] = {**run, "seconds": round(meta["seconds"])}
     meta["coverage"] = json.loads((out / "indexes" / XQG / dense_index.META).read_text())["xqg"]["coverage"]
     meta["time"] = {"steps": Timings(out / TIMINGS).steps, "attacks": cell_seconds(out / "cells.jsonl"),
+                    "dtypes": {p.parent.name: dtype for p in out.glob("*/training.json")
+                               if (dtype := json.loads(p.read_text()).get("dtype"))},
                     "attacking": round(attacking, 1), "this_run": round(meta["seconds"], 1)}
     for m in (m for m in settings.measures if m in analysis):
         grouped_bars(analysis[m]["family"]["drop"], f"mean {m} drop", f"{m} drop by language family, per system",
