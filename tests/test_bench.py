@@ -94,3 +94,24 @@ def test_bench_says_why_an_encoding_target_is_missed(tmp_path, e5_dir):
     assert "above 100%" not in missed["line"]
     met = bench._encode_ceiling(rate=0.8 * ceiling, base=0.05 * ceiling, dtype="bfloat16")
     assert met["met"] and met["target"] == 10.0 and met["line"].startswith("target 10x (bf16): met: at 20% of the bf16")
+
+
+def test_bench_train_section_times_fp32_and_bf16_side_by_side(tmp_path, e5_dir, capsys):
+    """train: steps/s of train-encoder in fp32 and bf16 from child processes, the ratio, the peak memory, and
+    a verdict that says whether this CPU can show the target at all."""
+    from pyserini_xqg.__main__ import main
+    from pyserini_xqg.encode.dtype import cpu_has_native_bf16
+
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"question": f"q{i}?", "positive_ctxs": [{"text": f"passage number {i}"}]})
+                             + "\n" for i in range(8)), encoding="utf-8")
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--limit", "2", "--sections", "train", "--train", str(pairs), "--train-steps", "2",
+                 "--output", str(out)]) == 0
+    figures = json.loads(out.read_text())["train"]
+    assert {figures[d]["steps"] for d in ("fp32", "bf16")} == {2}
+    assert all(figures[d]["steps_per_s"] > 0 and figures[d]["peak_rss_mb"] > 100 for d in ("fp32", "bf16"))
+    assert abs(figures["ratio"] - figures["bf16"]["steps_per_s"] / figures["fp32"]["steps_per_s"]) < 1e-9
+    printed = capsys.readouterr().out
+    assert f"bf16 {figures['ratio']:.2f}x fp32 steps/s" in printed
+    assert ("target 2x" in printed) if cpu_has_native_bf16() else ("no native bf16 on this CPU" in printed)

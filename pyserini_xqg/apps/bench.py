@@ -45,7 +45,8 @@ from ..search import dense
 
 # the encode section's targets (issue #22): plugin passages/s over pyserini.encode's, by the encoder's dtype
 SPEEDUP_TARGETS = {"float32": 3.0, "bfloat16": 10.0}
-SECTIONS = ("encode", "queries", "augment", "flops", "search", "ann", "generate", "translate", "memory")
+SECTIONS = ("encode", "queries", "augment", "flops", "search", "ann", "generate", "translate", "memory", "train")
+TRAIN_TARGET = 2.0  # the train section's target (issue #30): bf16 steps/s over fp32's, on a native-bf16 CPU
 KS = (10, 100, 1000)
 
 
@@ -155,6 +156,34 @@ class Bench:
                       f"(best: {best}, {figures[best]['speedup']:.1f}x); {why['line']}",
                       ["tool", "passages", "seconds", "start-up s", "passages/s (start-up out)", "x pyserini.encode",
                        "peak RSS MB", "min cosine to pyserini.encode"], rows)
+
+    def train(self, train: str, steps: int) -> str:
+        """Steps/s of ``train-encoder`` on ``train`` in fp32 and in bf16 (autocast), side by side: each the
+        difference of a ``steps``-step and a 1-step run, so that start-up (imports, model load) is left out."""
+        from ..encode.dtype import cpu_has_native_bf16
+
+        command = lambda dtype, n, out: [sys.executable, "-m", "pyserini_xqg", "train-encoder", "--train", train,  # noqa: E731
+                                         "--steps", str(n), "--dtype", dtype, "--output", str(self.work / out)]
+        figures, rows = {}, []
+        for dtype in ("fp32", "bf16"):
+            self.log(f"train: {dtype}")
+            one, _ = _timed_process(command(dtype, 1, f"train-{dtype}-1"))
+            seconds, rss = _timed_process(command(dtype, steps, f"train-{dtype}"))
+            rate = (steps - 1) / (seconds - one) if seconds > one else steps / seconds
+            figures[dtype] = {"steps": steps, "seconds": seconds, "startup_seconds": one, "steps_per_s": rate,
+                              "peak_rss_mb": rss}
+        ratio = figures["bf16"]["steps_per_s"] / figures["fp32"]["steps_per_s"]
+        native = cpu_has_native_bf16()
+        verdict = (f"target {TRAIN_TARGET:.0f}x: {'met' if ratio >= TRAIN_TARGET else 'not met'}" if native else
+                   "no native bf16 on this CPU: bf16 is emulated here, and auto trains in fp32; the target "
+                   f"({TRAIN_TARGET:.0f}x) needs a native-bf16 CPU")
+        self.figures["train"] = {**figures, "ratio": ratio, "native_bf16": native, "train": train}
+        for dtype, f in figures.items():
+            rows.append([dtype, steps, f["seconds"], f["startup_seconds"], f"{f['steps_per_s']:.3f}",
+                         f"{f['steps_per_s'] / figures['fp32']['steps_per_s']:.2f}x", f["peak_rss_mb"]])
+        return _table(f"Training (train-encoder on {Path(train).name}): bf16 {ratio:.2f}x fp32 steps/s; {verdict}",
+                      ["dtype", "steps", "seconds", "start-up s", "steps/s (start-up out)", "x fp32", "peak RSS MB"],
+                      rows)
 
     def _matmul_peak(self, windows: int = 4) -> dict[str, float]:
         """FLOP/s of a 1024^3 matrix multiply in bf16 and fp32 with torch's threads, measured once: the best of
@@ -485,7 +514,8 @@ def memory_child(work: Path, passages: int, per_passage: int) -> None:
 
 def run_bench(corpus: str | None = None, topics: list[str] | None = None, generated: str | None = None,
         sections=SECTIONS, limit: int | None = None, search_passages: int = 100_000, memory_base: int = 500,
-        output: str | None = None, log=print, translator: str | None = None, argv: list[str] | None = None) -> dict:
+        output: str | None = None, log=print, translator: str | None = None, argv: list[str] | None = None,
+        train: str = "sample", train_steps: int = 10) -> dict:
     """Run the chosen sections (default: all, on the built-in sample) and print their tables; with ``output``,
     write every figure there (JSON) and the tables beside it (``.md``, with the run's record, one ``## NAME``
     section per section run, so that ``pages`` can quote one)."""
@@ -507,7 +537,8 @@ def run_bench(corpus: str | None = None, topics: list[str] | None = None, genera
         calls = {"encode": bench.encode, "queries": bench.query_encoding, "augment": lambda: bench.augment(generated),
                  "flops": bench.flops, "search": lambda: bench.search(search_passages),
                  "ann": lambda: bench.ann(min(search_passages, 50_000)), "generate": bench.generate,
-                 "translate": lambda: bench.translate(translator), "memory": lambda: bench.memory(memory_base)}
+                 "translate": lambda: bench.translate(translator), "memory": lambda: bench.memory(memory_base),
+                 "train": lambda: bench.train(train, train_steps)}
         log(f"bench: {len(bench.passages)} passages from {corpus}, {len(bench.queries)} queries, {os.cpu_count()} CPUs")
         for name in sections:
             if name == "augment" and generated is None:

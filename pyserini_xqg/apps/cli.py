@@ -34,12 +34,16 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--memory-base", type=int, default=500, help="passages at 1x in the memory section")
     p.add_argument("--translator", help="translate: a Hugging Face NLLB folder to time (default: NLLB's architecture "
                    "with random weights)")
+    p.add_argument("--train", default="sample", help="train: train-encoder's data ('sample' or a DPR-style JSONL, "
+                   "e.g. the AfriQA train pairs)")
+    p.add_argument("--train-steps", type=int, default=10, help="train: steps timed in each dtype (default 10)")
     p.add_argument("--output", help="JSON file for every figure, and beside it (.md) the tables")
 
 
 def bench_command(args: argparse.Namespace) -> None:
     bench.run_bench(args.corpus, args.topics, args.generated, args.sections, args.limit, args.search_passages,
-                    args.memory_base, args.output, translator=args.translator, argv=args.argv)
+                    args.memory_base, args.output, translator=args.translator, argv=args.argv, train=args.train,
+                    train_steps=args.train_steps)
 
 
 def add_pages_arguments(p: argparse.ArgumentParser) -> None:
