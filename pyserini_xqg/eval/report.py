@@ -98,8 +98,10 @@ def bar_chart(results: Results, measure: str, path: str | Path, systems: list[st
 
 
 def grouped_bars(table: dict[str, dict[str, float]], ylabel: str, title: str, path: str | Path,
-                 ylim: tuple[float, float] | None = None) -> Path:
-    """``table`` (series -> group -> value) as grouped bars: a cluster per group, a colour per series."""
+                 ylim: tuple[float, float] | None = None,
+                 errors: dict[str, dict[str, list[float]]] | None = None) -> Path:
+    """``table`` (series -> group -> value) as grouped bars: a cluster per group, a colour per series; ``errors``
+    (series -> group -> [low, high]) draws each bar's interval."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -110,7 +112,13 @@ def grouped_bars(table: dict[str, dict[str, float]], ylabel: str, title: str, pa
     x, width = np.arange(len(groups)), 0.8 / len(table)
     fig, ax = plt.subplots(figsize=(max(8, len(groups) * 0.9), 4.8))
     for i, (name, row) in enumerate(table.items()):
-        ax.bar(x + i * width - 0.4 + width / 2, [row.get(g, 0) for g in groups], width, label=name)
+        values = [row.get(g, 0) for g in groups]
+        yerr = None
+        if errors and name in errors:
+            bounds = [errors[name].get(g, [v, v]) for g, v in zip(groups, values)]
+            yerr = [[v - lo for v, (lo, _) in zip(values, bounds)], [hi - v for v, (_, hi) in zip(values, bounds)]]
+        ax.bar(x + i * width - 0.4 + width / 2, values, width, label=name, yerr=yerr, capsize=2 if yerr else 0,
+               error_kw={"linewidth": 0.7})
     rotate = max(map(len, groups)) > 6
     ax.set_xticks(x, groups, rotation=20 if rotate else 0)
     ax.set_ylabel(ylabel)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+import zlib
 from collections import defaultdict
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
@@ -33,7 +34,7 @@ from ..encode.dtype import auto_cpu_dtype
 from ..encode.embedder import Embedder
 from ..eval.evaluation import Results
 from ..eval.report import UP, DOWN, comparisons, curve, grouped_bars, markdown as results_markdown
-from ..eval.significance import compare, holm
+from ..eval.significance import BOOTSTRAP_RESAMPLES, bootstrap_ci, compare, holm
 from ..generate.queries import generate_queries, parse_generator
 from ..index import dense as dense_index, lucene as lucene_index, xqg
 from ..io.collection import load_answers, load_corpus, load_language_topics, load_topics
@@ -323,20 +324,68 @@ def by_group(values: dict[str, float], groups: dict[str, str]) -> dict[str, floa
     return {**{g: statistics.fmean(members[g]) for g in sorted(members)}, "all": statistics.fmean(values.values())}
 
 
+def interval(values, key: str) -> list[float]:
+    """The 95% bootstrap interval of the mean of ``values`` (over queries), seeded by ``key``, the cell's name:
+    the same cell gets the same interval on every run."""
+    return list(bootstrap_ci(values, seed=zlib.crc32(key.encode())))
+
+
+def group_intervals(values: dict[str, float], groups: dict[str, str], key: str) -> dict[str, list[float]]:
+    """``interval`` of each group's mean (as ``by_group``), then of ``all``."""
+    members: dict[str, list[float]] = defaultdict(list)
+    for qid, v in values.items():
+        members[groups[qid]].append(v)
+    return {**{g: interval(members[g], f"{key}|{g}") for g in sorted(members)},
+            "all": interval(list(values.values()), f"{key}|all")}
+
+
 def effects(drops: dict[str, dict[str, float]], groups: dict[str, str], alpha: float) -> dict:
-    """effect -> group -> {delta, p, p_holm, significant}; Holm over every (effect, group) cell."""
+    """effect -> group -> {delta, ci (95% bootstrap over queries), p, p_holm, significant}; Holm over every
+    (effect, group) cell."""
     cells = []
     for effect, (system, against) in EFFECTS.items():
         if system not in drops or against not in drops:
             continue
+        shared = sorted(set(drops[system]) & set(drops[against]))
         for mapping in (groups, {q: "all" for q in groups}):
             for (_, group), c in compare({system: drops[system], against: drops[against]}, mapping, against).items():
-                cells.append((effect, group, c.delta, c.p))
+                differences = [drops[system][q] - drops[against][q] for q in shared if mapping[q] == group]
+                cells.append((effect, group, c.delta, interval(differences, f"{effect}|{group}"), c.p))
     adjusted = holm([p for *_, p in cells])
     out: dict = defaultdict(dict)
-    for (effect, group, delta, p), ph in zip(cells, adjusted):
-        out[effect][group] = {"delta": delta, "p": p, "p_holm": ph, "significant": ph < alpha}
+    for (effect, group, delta, ci, p), ph in zip(cells, adjusted):
+        out[effect][group] = {"delta": delta, "ci": ci, "p": p, "p_holm": ph, "significant": ph < alpha}
     return dict(out)
+
+
+NOISE_AWARE = "noise-aware vs standard fine-tuning (noise-aware - fine-tuned)"
+
+
+def positive_control(analysis: dict, measure: str, steps: int) -> dict | None:
+    """Whether noise-aware fine-tuning significantly reduced the drop under the very noise it trained on (the
+    seen attacks, over all queries), at this training budget: where it did not, the defences' comparison is
+    inconclusive, not evidence that they fail. None without the defences."""
+    cell = analysis.get(SEEN, {}).get(measure, {}).get("family", {}).get("effects", {}).get(NOISE_AWARE, {}).get("all")
+    if cell is None:
+        return None
+    return {"steps": steps, "measure": measure, **cell, "passed": cell["significant"] and cell["delta"] < 0}
+
+
+def control_lines(control: dict) -> list[str]:
+    """The positive control's verdict, as the findings state it."""
+    effect = (f"{control['delta']:+.3f} {_ci(control['ci'])}, Holm p = {control['p_holm']:.3g}, on "
+              f"{control['measure']}")
+    if control["passed"]:
+        return [f"- **Positive control passed** at {control['steps']} steps: noise-aware fine-tuning reduced the drop "
+                f"under the noise it trained on ({effect}), so the defence can work at this budget."]
+    return [f"- **Positive control failed** at {control['steps']} steps: noise-aware fine-tuning did not significantly "
+            f"reduce the drop under the very noise it trained on ({effect}). The comparison of the defences at this "
+            "budget is therefore **inconclusive**: a null effect under unseen attacks says nothing about whether "
+            "they work."]
+
+
+def _ci(ci: list[float]) -> str:
+    return f"[{ci[0]:+.3f}, {ci[1]:+.3f}]"
 
 
 def _drop_mark(cell: dict | None) -> str:
@@ -361,6 +410,8 @@ def analyse(report: dict, alpha: float = 0.05, seen: tuple[str, ...] = ()) -> di
             if not drops:
                 continue
             table = {g: {"drop": {s: by_group(drops[s], groups) for s in SYSTEMS if s in drops},
+                         "drop_ci": {s: group_intervals(drops[s], groups, f"{s}|{kind}|{m}")
+                                     for s in SYSTEMS if s in drops},
                          "effects": effects(drops, groups, alpha)} for g, groups in groupings.items()}
             if kind == KINDS[0]:
                 out[m] = table
@@ -378,8 +429,8 @@ def answer(analysis: dict, measure: str, grouping: str = "family") -> list[str]:
         larger = [g for g in groups if cells[g]["significant"] and cells[g]["delta"] > 0]
         total = cells["all"]
         sig = "significant" if total["significant"] else "not significant"
-        lines.append(f"- **{effect}**: mean drop changes by {total['delta']:+.3f} over all queries ({sig}, "
-                     f"Holm p = {total['p_holm']:.3g}); significantly smaller in "
+        lines.append(f"- **{effect}**: mean drop changes by {total['delta']:+.3f} {_ci(total['ci'])} over all queries "
+                     f"({sig}, Holm p = {total['p_holm']:.3g}); significantly smaller in "
                      f"{', '.join(smaller) or 'no family'}, larger in {', '.join(larger) or 'no family'} "
                      f"(of {len(groups)}).")
     return lines
@@ -393,8 +444,8 @@ def _drop_tables(part: dict, measure: str, grouping: str, heading: str) -> list[
              "| system | " + " | ".join(groups) + " |", "|---|" + "---:|" * len(groups)]
     lines += [f"| {s} | " + " | ".join(f"{table[s][g]:.3f}" for g in groups) + " |" for s in table]
     lines += ["", "| effect on the drop | " + " | ".join(groups) + " |", "|---|" + "---:|" * len(groups)]
-    lines += [f"| {e} | " + " | ".join(f"{c[g]['delta']:+.3f}{_drop_mark(c.get(g))}" for g in groups) + " |"
-              for e, c in eff.items()]
+    lines += [f"| {e} | " + " | ".join(f"{c[g]['delta']:+.3f}{_drop_mark(c.get(g))} {_ci(c[g]['ci'])}" for g in groups)
+              + " |" for e, c in eff.items()]
     return lines
 
 
@@ -413,6 +464,8 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
         lines += [f"On {lead}, by family (drop = clean - attacked, averaged over the random attacks that changed "
                   "the query):\n",
                   *answer(analysis, lead), ""]
+    if meta.get("positive_control"):
+        lines += [*control_lines(meta["positive_control"]), ""]
     if ADVERSARIAL in analysis:
         lines += [f"Under the adversarial attack (worst case), on {lead}, by family:\n",
                   *answer(analysis[ADVERSARIAL], lead), ""]
@@ -427,7 +480,9 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
             lines += _drop_tables(analysis, m, grouping, f"## Mean {m} drop")
         lines.append(f"\n![{m} drop by family]({_plot(meta['report'], m)})\n")
     lines += [f"\n{UP}/{DOWN} in effects: the drop is significantly smaller/larger (paired t-test over queries, "
-              f"Holm over every cell of the table, alpha = {meta['alpha']}).\n",
+              f"Holm over every cell of the table, alpha = {meta['alpha']}); [lo, hi]: the effect's 95% bootstrap "
+              f"interval over queries ({BOOTSTRAP_RESAMPLES:,} resamples, seeded per cell, not corrected for "
+              "multiple comparisons).\n",
               "\n## Clean scores\n", f"{UP}/{DOWN}: significantly better/worse than dense (paired t-test, Holm). "
               f"{TRANSLATE_TEST}: BM25 on the human {pivot} translations of the queries, a reference that no "
               "attack reaches.\n"]
@@ -569,19 +624,21 @@ def run_study(collection: Collection, settings: Settings, log=print, adversarial
                             fingerprint=_systems_made(out, settings), device=settings.device)
     attacking = time.time() - attacking
     analysis = analyse(report, settings.alpha, tuple(settings.noise) if settings.defences else ())
+    control = positive_control(analysis, settings.measures[0], settings.steps)
     training = json.loads((out / "fine-tuned-encoder" / "training.json").read_text())
     meta = {**asdict(settings), **asdict(collection), "languages": list(topics), "queries": sum(map(len, topics.values())),
             "steps": training["args"]["steps"], "train": training["args"]["train"], "seconds": time.time() - started,
             "adversarial": asdict(adversarial["settings"]) if adversarial else None, "report": stem}
     meta["run"] = {**run, "seconds": round(meta["seconds"])}
+    meta["positive_control"] = control
     meta["coverage"] = json.loads((out / "indexes" / XQG / dense_index.META).read_text())["xqg"]["coverage"]
     meta["time"] = {"steps": Timings(out / TIMINGS).steps, "attacks": cell_seconds(out / "cells.jsonl"),
                     "dtypes": {p.parent.name: dtype for p in out.glob("*/training.json")
                                if (dtype := json.loads(p.read_text()).get("dtype"))},
                     "attacking": round(attacking, 1), "this_run": round(meta["seconds"], 1)}
     for m in (m for m in settings.measures if m in analysis):
-        grouped_bars(analysis[m]["family"]["drop"], f"mean {m} drop", f"{m} drop by language family, per system",
-                     out / _plot(stem, m))
+        grouped_bars(analysis[m]["family"]["drop"], f"mean {m} drop", f"{m} drop by language family, per system "
+                     "(95% bootstrap intervals)", out / _plot(stem, m), errors=analysis[m]["family"]["drop_ci"])
     if ADVERSARIAL in report["attacks"] and report["attacks"][ADVERSARIAL][ADVERSARIAL]["budget_curve"]:
         curve(report["attacks"][ADVERSARIAL][ADVERSARIAL]["budget_curve"], "success rate",
               out / f"{stem}.adversarial-budget.png", xlabel="budget (edits)")

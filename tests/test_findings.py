@@ -1,0 +1,52 @@
+"""The study's findings as a reviewer reads them: effects with seeded bootstrap intervals, and a positive control
+that decides whether a null result about the defences may be read at all."""
+import numpy as np
+import pytest
+
+from pyserini_xqg.eval.significance import bootstrap_ci
+from pyserini_xqg.robustness.study import (FT, NOISE_AWARE, NOISE_FT, SEEN, analyse, control_lines,
+                                           positive_control)
+
+QIDS = {f"sw-{i}": "sw" for i in range(30)} | {f"te-{i}": "te" for i in range(30)}
+
+
+def report(noise_aware_drop: float, seed: int = 0) -> dict:
+    """A study's robustness report on one seen attack (char-swap): fine-tuned drops 0.3 on average, noise-aware
+    ``noise_aware_drop``, each query with its own noise."""
+    rng = np.random.default_rng(seed)
+    drops = {FT: {q: float(0.3 + rng.normal(0, 0.1)) for q in QIDS},
+             NOISE_FT: {q: float(noise_aware_drop + rng.normal(0, 0.1)) for q in QIDS}}
+    return {"clean": {"languages": QIDS}, "measures": ["nDCG@10"],
+            "per_query_drop": {"char-swap": {s: {"nDCG@10": d} for s, d in drops.items()}}}
+
+
+def test_the_positive_control_passes_where_noise_aware_training_cut_the_seen_drop():
+    analysis = analyse(report(0.1), seen=("char-swap",))
+    control = positive_control(analysis, "nDCG@10", 240)
+    assert control["passed"] and control["delta"] == pytest.approx(-0.2, abs=0.05) and control["steps"] == 240
+    assert control["ci"][0] <= control["delta"] <= control["ci"][1] < 0
+    [line] = control_lines(control)
+    assert line.startswith("- **Positive control passed** at 240 steps") and "inconclusive" not in line
+
+
+def test_the_positive_control_fails_where_it_did_not_and_the_comparison_is_inconclusive():
+    analysis = analyse(report(0.3), seen=("char-swap",))
+    control = positive_control(analysis, "nDCG@10", 60)
+    assert not control["passed"] and not control["significant"]
+    assert control["ci"][0] < 0 < control["ci"][1]  # an interval that holds no effect either way
+    [line] = control_lines(control)
+    assert line.startswith("- **Positive control failed** at 60 steps") and "**inconclusive**" in line
+    assert positive_control(analyse(report(0.3)), "nDCG@10", 60) is None  # no defences: no control
+
+
+def test_intervals_are_seeded_and_hold_the_mean():
+    values = np.random.default_rng(3).normal(0.05, 0.2, 500)
+    assert bootstrap_ci(values, seed=1) == bootstrap_ci(values, seed=1)
+    assert bootstrap_ci(values, seed=1) != bootstrap_ci(values, seed=2)
+    low, high = bootstrap_ci(values, seed=1)
+    assert low < values.mean() < high and high - low == pytest.approx(2 * 1.96 * values.std() / 500 ** 0.5, rel=0.2)
+    assert bootstrap_ci([0.1] * 10) == (0.1, 0.1)  # nothing varies: the interval is the mean
+    first, again = analyse(report(0.1), seen=("char-swap",)), analyse(report(0.1), seen=("char-swap",))
+    assert first == again  # every cell's interval, reproduced
+    cells = first[SEEN]["nDCG@10"]["family"]
+    assert set(cells["drop_ci"]) == {FT, NOISE_FT} and set(cells["effects"][NOISE_AWARE]["all"]) >= {"delta", "ci"}
