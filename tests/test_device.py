@@ -12,6 +12,7 @@ from transformers import PreTrainedModel
 
 from pyserini_xqg.__main__ import main
 from pyserini_xqg.encode import embedder
+from pyserini_xqg.encode.dtype import auto_cpu_dtype
 from pyserini_xqg.io.provenance import latest_report, parse_header
 from pyserini_xqg.robustness import study
 from pyserini_xqg.train.encoder import EncoderTraining
@@ -95,7 +96,8 @@ def test_the_study_trains_and_encodes_on_the_device_and_reuses_across_devices(sl
     assert json.loads(latest_report(out, "study").read_text())["settings"]["run"]["device"] == DEVICE
     # what one device trained, another reuses (were it trained again, it would be on a device torch may not have)
     said = []
-    other = EncoderTraining(str(out / "fine-tuned-encoder"), tiny_model, str(d / "train.jsonl"), 1, device="cuda:7")
+    other = EncoderTraining(str(out / "fine-tuned-encoder"), tiny_model, str(d / "train.jsonl"), 1, device="cuda:7",
+                            dtype=auto_cpu_dtype())  # as the study trains: in the dtype it encodes in
     study._trained(other, study.Timings(tmp_path / "timings.json"), said.append)
     assert said == [f"fine-tuned-encoder: reusing {out / 'fine-tuned-encoder'}"]
     settings = study.Settings()
