@@ -9,7 +9,7 @@ SCRIPTS = sorted((Path(__file__).resolve().parent.parent / "benchmarks").glob("*
 
 
 def test_there_are_benchmarks():
-    assert {p.name for p in SCRIPTS} >= {"xquad.py", "gpu_costs.py", "partial_coverage.py"}
+    assert {p.name for p in SCRIPTS} >= {"xquad.py", "gpu_costs.py", "partial_coverage.py", "int8.py"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
