@@ -90,7 +90,7 @@ def check_seekable(args: argparse.Namespace) -> None:
         for item in value if isinstance(value, list) else [value]:
             if not isinstance(item, str):
                 continue
-            path = item.rpartition("=")[2].partition(":")[2] if item.startswith("file:") else item.rpartition("=")[2]
+            path = item.rpartition("=")[2].removeprefix("file:")  # PATH, LANG=PATH, NAME=PATH or file:PATH
             try:
                 mode = os.stat(path).st_mode
             except (OSError, ValueError):
@@ -160,9 +160,9 @@ def pairs(specs: Sequence[str], what: str = "NAME=VALUE") -> dict[str, str]:
 ANSWERS_HELP = ("answers JSONL ({qid, lang, answers}): one file, or LANG=PATH per language (the language of "
                 "records without lang)")
 COLLECTION_HELP = ("a collection folder: corpus.jsonl, queries.LANG.tsv, queries.LANG-PIVOT.tsv (translations into "
-                   "the passages' language), qrels.txt, answers.jsonl (or answers.LANG.jsonl, answers.LANG-PIVOT.jsonl), "
-                   "train.jsonl, reference-queries.train.jsonl; an optional collection.json renames them and gives the passages' language (see "
-                   "pyserini_xqg.io.folder)")
+                   "the passages' language), qrels.txt, answers.jsonl (or answers.LANG.jsonl, "
+                   "answers.LANG-PIVOT.jsonl), train.jsonl, reference-queries.train.jsonl; an optional collection.json "
+                   "renames them and gives the passages' language (see pyserini_xqg.io.folder)")
 
 
 def add_collection_argument(p: argparse.ArgumentParser, gives: str) -> None:
