@@ -208,7 +208,8 @@ def test_french_passages_get_the_french_analyzer_and_labels(tmp_path):
               "measures": ["nDCG@10"], "rate": 0.1, "seeds": [0], "per_query_drop": {}, "attacks": {}}
     meta = {"queries": 1, "languages": ["fon"], "model": "m", "steps": 1, "train": "t", "a": 0.01, "agg": "auto",
             "generator": "file:g", "seconds": 1, "alpha": 0.05, "language": "fr", "report": "study.x"}
-    text = markdown(report, {}, meta)
+    budgets = {1: {"analysis": {}, "agreement": {}, "clean": {}, "positive_control": None}}
+    text = markdown(report, budgets, meta, Settings(steps=[1]))
     assert "BM25 on the human French translations of the queries" in text and "French passages" in text
     assert "English" not in text
 

@@ -50,3 +50,33 @@ def test_intervals_are_seeded_and_hold_the_mean():
     assert first == again  # every cell's interval, reproduced
     cells = first[SEEN]["nDCG@10"]["family"]
     assert set(cells["drop_ci"]) == {FT, NOISE_FT} and set(cells["effects"][NOISE_AWARE]["all"]) >= {"delta", "ci"}
+
+
+def test_effects_pooled_over_seeds_equal_the_hand_computation():
+    """Two seeds of each trained system: the pooled effect is the paired t-test on each query's drop averaged over
+    the seeds; agreement counts the seeds whose own test finds the pooled sign significant."""
+    from scipy.stats import ttest_rel
+
+    from pyserini_xqg.robustness.study import DENSE, Settings, Trained, analyse_budgets
+
+    rng = np.random.default_rng(7)
+    runs = [Trained(60, 0), Trained(60, 1)]
+    drops = {DENSE: {q: float(0.3 + rng.normal(0, 0.1)) for q in QIDS}}
+    for run, shift in zip(runs, (-0.15, -0.01)):  # seed 0 cuts the drop clearly, seed 1 barely
+        drops[run.name(FT)] = {q: float(0.3 + rng.normal(0, 0.1)) for q in QIDS}
+        drops[run.name(NOISE_FT)] = {q: float(0.3 + shift + rng.normal(0, 0.1)) for q in QIDS}
+    clean = {name: {"nDCG@10": {q: 0.5 + 0.1 * i for q in QIDS}} for i, name in enumerate(drops)}
+    raw = {"clean": {"languages": QIDS, "per_query": clean}, "measures": ["nDCG@10"],
+           "per_query_drop": {"char-swap": {s: {"nDCG@10": d} for s, d in drops.items()}}}
+    settings = Settings(steps=[60], train_seeds=[0, 1], defences=True, noise=["char-swap"])
+    budget = analyse_budgets(raw, settings)[60]
+    mean = lambda role: np.array([np.mean([drops[r.name(role)][q] for r in runs]) for q in QIDS])  # noqa: E731
+    cell = budget["analysis"][SEEN]["nDCG@10"]["family"]["effects"][NOISE_AWARE]["all"]
+    assert cell["delta"] == pytest.approx(np.mean(mean(NOISE_FT) - mean(FT)))
+    assert cell["p"] == pytest.approx(ttest_rel(mean(NOISE_FT), mean(FT)).pvalue)
+    held = budget["agreement"][SEEN]["nDCG@10"][NOISE_AWARE]["all"]
+    assert held["seeds"] == 2 and held["agree"] == 1  # seed 0 alone finds it
+    assert held["deltas"][0] < held["deltas"][1] < 0
+    assert budget["positive_control"]["passed"] and budget["positive_control"]["seeds"] == held
+    assert budget["clean"][FT]["nDCG@10"]["values"] == pytest.approx([0.6, 0.8])  # each seed's mean clean score
+    assert budget["clean"][FT]["nDCG@10"]["sd"] == pytest.approx(np.std([0.6, 0.8], ddof=1))

@@ -58,6 +58,22 @@ def test_a_missing_report_section_or_end_marker_is_a_clear_error(tmp_path, capsy
         regenerate(page, tmp_path)
 
 
+def test_keep_copies_the_quoted_reports_with_their_json_and_points_the_blocks_at_them(tmp_path):
+    page = _page(tmp_path, " | sections: Findings")
+    write(tmp_path / "runs" / "s" / "study.json", '{"figures": 1}\n')
+    example = "\n```\n<!-- pyserini_xqg pages: SOURCE.md -->\n<!-- pyserini_xqg pages: end -->\n```\n"
+    write(page, page.read_text() + example)  # a block shown as an example in a code fence: left alone
+    assert main(["pages", str(page), "--root", str(tmp_path), "--keep", "docs/reports"]) == 0
+    text = page.read_text()
+    assert "<!-- pyserini_xqg pages: docs/reports/s/study.md | sections: Findings -->" in text and example in text
+    kept = tmp_path / "docs" / "reports" / "s"
+    assert (kept / "study.md").read_text() == (tmp_path / "runs" / "s" / "study.md").read_text()
+    assert (kept / "study.json").read_text() == '{"figures": 1}\n'
+    shutil.rmtree(tmp_path / "runs")  # the run's folder gone, as in a fresh clone: the page still checks
+    assert main(["pages", str(page), "--root", str(tmp_path), "--check"]) == 0
+    assert main(["pages", str(page), "--root", str(tmp_path), "--keep", "docs/reports"]) == 0 and page.read_text() == text
+
+
 def _without_run_lines(text: str) -> str:
     return re.sub(r"^Run: .*$", "Run: (this run)", text, flags=re.M)
 
@@ -66,6 +82,7 @@ def test_the_committed_sample_page_is_what_the_tool_makes_from_the_demo(demo_run
     root, _ = demo_run
     committed = ROOT / "docs" / "experiments-sample.md"
     page = shutil.copy(committed, tmp_path / "experiments-sample.md")
+    assert main(["pages", str(page), "--root", str(root), "--keep", "docs/reports"]) == 0  # the demo's, kept
     made = regenerate(Path(page), root)
     run = re.search(r"^Run: (.*)$", made, flags=re.M)[1]
     assert run.startswith("`python -m pyserini_xqg demo` · commit `") and "dtype fp32" in run

@@ -48,9 +48,12 @@ def slice_of_sample(tmp_path):
 
 def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsys):
     from pyserini_xqg.__main__ import main
-    from pyserini_xqg.robustness.study import (EFFECTS, NOISE_FT_ST, NOISY_XQG, SEEN, SYSTEMS,
-                                               TRANSLATE_TEST, TYPOS, UNSEEN, Collection, Settings,
-                                               build_systems)
+    from pyserini_xqg.robustness.study import (EFFECTS, FT, NOISE_FT, NOISE_FT_ST, NOISY_XQG, SEEN, SYSTEMS,
+                                               TRAINED, TRANSLATE_TEST, TYPOS, UNSEEN, Collection, Settings,
+                                               Trained, build_systems)
+    run = Trained(1, 0)  # one budget, one seed: the trained systems' names and folders say which
+    as_run = lambda name: run.name(name) if name in TRAINED else name  # noqa: E731
+    folder = lambda name: run.folder(name) if name in TRAINED else name  # noqa: E731
 
     d = slice_of_sample
     args = ["study", "--corpus", str(d / "corpus.jsonl"), "--topics", *(f"{l}={d / f'dev.{l}.tsv'}" for l in LANGS),
@@ -72,8 +75,8 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     family = study["analysis"]["nDCG@10"]["family"]
     assert list(family["drop"]) == list(SYSTEMS[:6])  # the dense four, BM25 and the hybrid (no defences asked)
     clean = report["clean"]["per_query"]
-    assert set(clean) == {*SYSTEMS[:6], TRANSLATE_TEST} and TRANSLATE_TEST not in drops["char-swap"]
-    assert all(json.loads((out / "indexes" / name / "meta.json").read_text())["title"] is False
+    assert set(clean) == {*map(as_run, SYSTEMS[:6]), TRANSLATE_TEST} and TRANSLATE_TEST not in drops["char-swap"]
+    assert all(json.loads((out / "indexes" / folder(name) / "meta.json").read_text())["title"] is False
                for name in SYSTEMS[:4])
     assert set(family["drop"]["dense"]) == {LANGUAGES[l].family for l in LANGS} | {"all"}
     genus = study["analysis"]["nDCG@10"]["genus"]  # sw and te: one family each, and one WALS genus each
@@ -92,16 +95,17 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
                    "**char-swap**, nDCG@10 by family"):
         assert needle in text
     spent = study["settings"]["time"]  # where the time goes: each step as it was made, each attack's cells
-    assert {"train fine-tuned-encoder", "xQG queries", "index dense", "index dense+xQG", "index bm25"} <= set(spent["steps"])
-    assert set(spent["attacks"]) == {"char-swap", "romanize"} and set(spent["attacks"]["char-swap"]) == {"topics", *SYSTEMS[:6]}
+    assert {f"train {folder(FT)}", "xQG queries", "index dense", "index dense+xQG", "index bm25"} <= set(spent["steps"])
+    assert set(spent["attacks"]) == {"char-swap", "romanize"}
+    assert set(spent["attacks"]["char-swap"]) == {"topics", *map(as_run, SYSTEMS[:6])}
     assert "## Where the time goes" in text and "| attack char-swap: attacked topics |" in text
     for m in ("nDCG_at_10", "R_at_2kt"):
         assert (out / f"{first_report.stem}.drop-by-family.{m}.png").read_bytes()[:4] == b"\x89PNG"
-    assert json.loads((out / "fine-tuned-encoder" / "training.json").read_text())["examples"] == 12
+    assert json.loads((out / "encoders" / folder(FT) / "training.json").read_text())["examples"] == 12
     # killed during the attack phase, a rerun resumes from the journalled cells and writes the same study.json;
     # it reuses the fine-tuned encoder and the indexes
     first = json.loads(first_report.read_text())
-    stamp = (out / "indexes" / "fine-tuned+xQG" / "index").stat().st_mtime_ns
+    stamp = (out / "indexes" / folder("fine-tuned+xQG") / "index").stat().st_mtime_ns
     (out / "cells.jsonl").rename(tmp_path / "cells.uninterrupted.jsonl")
     killed = subprocess.Popen([sys.executable, "-m", "pyserini_xqg", *args], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -112,8 +116,8 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     kept = _lines(out / "cells.jsonl")
     capsys.readouterr()
     assert main(args) == 0
-    assert "fine-tuned-encoder: reusing" in capsys.readouterr().out
-    assert (out / "indexes" / "fine-tuned+xQG" / "index").stat().st_mtime_ns == stamp
+    assert f"{folder(FT)}: reusing" in capsys.readouterr().out
+    assert (out / "indexes" / folder("fine-tuned+xQG") / "index").stat().st_mtime_ns == stamp
     assert latest_report(out, "study") == first_report  # the same run: the same name
     resumed = json.loads(first_report.read_text())
     for study in (first, resumed):
@@ -132,7 +136,7 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
                 "--num-candidates", "2", "--defences"]
     assert main(defended) == 0
     for name in ("dense+xQG", "fine-tuned+xQG"):
-        meta = json.loads((out / "indexes" / name / "meta.json").read_text())["xqg"]
+        meta = json.loads((out / "indexes" / folder(name) / "meta.json").read_text())["xqg"]
         assert (meta["a"], meta["agg"]) == (0.9, "mean")
     assert (out / "indexes" / "dense" / "index").stat().st_mtime_ns == plain
     defended_report = latest_report(out, "study")
@@ -146,7 +150,7 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     assert worst["queries"] == 4 and worst["transfer_from"] is None  # 2 a language, the same for every system
     ran = [s for s in SYSTEMS if s != NOISE_FT_ST]  # the defences, but no self-teaching asked
     effects = [e for e, pair in EFFECTS.items() if NOISE_FT_ST not in pair]
-    assert set(worst["budget_curve"]) == set(ran) and all(len(c) == 2 for c in worst["budget_curve"].values())
+    assert set(worst["budget_curve"]) == set(map(as_run, ran)) and all(len(c) == 2 for c in worst["budget_curve"].values())
     # random noise, the worst case, the paraphrases (average and worst case), and the seen and unseen noise apart
     assert list(study["analysis"]) == ["nDCG@10", "R@2kt", "adversarial", "paraphrase", "paraphrase, worst case",
                                        SEEN, UNSEEN]
@@ -156,7 +160,7 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     assert seen["drop"]["dense"]["all"] == pytest.approx(np.mean(list(
         study["robustness"]["per_query_drop"]["char-swap"]["dense"]["nDCG@10"].values())))
     assert list(seen["drop"]) == ran and list(seen["effects"]) == effects
-    training = json.loads((out / "noise-aware-encoder" / "training.json").read_text())["args"]
+    training = json.loads((out / "encoders" / folder(NOISE_FT) / "training.json").read_text())["args"]
     assert (training["query_noise"], training["noise_rate"]) == (list(TYPOS), 0.5)
     assert json.loads((out / "indexes" / NOISY_XQG / "meta.json").read_text())["xqg"]["noise"]["attacks"] == list(TYPOS)
     assert "## Seen and unseen noise" in text and f"### Mean nDCG@10 drop under {UNSEEN} by family" in text
@@ -174,17 +178,17 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
         assert needle in text
     assert (out / f"{defended_report.stem}.adversarial-budget.png").read_bytes()[:4] == b"\x89PNG"
     # other noise: the defences are rebuilt, and only they (self-teaching: one more system)
-    stamps = {name: (out / "indexes" / name / "index").stat().st_mtime_ns for name in SYSTEMS[:4] + (NOISY_XQG,)}
+    stamps = {name: (out / "indexes" / folder(name) / "index").stat().st_mtime_ns for name in SYSTEMS[:4] + (NOISY_XQG,)}
     collection = Collection(str(d / "corpus.jsonl"), {l: str(d / f"dev.{l}.tsv") for l in LANGS}, str(d / "qrels.txt"),
                             str(d / "answers.jsonl"), str(d / "train.jsonl"), f"file:{d / 'queries.jsonl'}")
-    systems = build_systems(collection, Settings(str(out), steps=1, a=0.9, agg="mean", title=False, defences=True,
+    systems = build_systems(collection, Settings(str(out), steps=[1], a=0.9, agg="mean", title=False, defences=True,
                                                  noise=["keyboard-typo"], self_teaching=0.5), log=lambda line: None)
-    assert list(systems) == list(SYSTEMS)
-    after = {name: (out / "indexes" / name / "index").stat().st_mtime_ns for name in stamps}
+    assert list(systems) == [s for s in SYSTEMS if s not in TRAINED] + [run.name(s) for s in TRAINED]
+    after = {name: (out / "indexes" / folder(name) / "index").stat().st_mtime_ns for name in stamps}
     assert [name for name in stamps if after[name] != stamps[name]] == [NOISY_XQG]
-    for folder in ("noise-aware-encoder", "noise-aware-self-teaching-encoder"):
-        args_ = json.loads((out / folder / "training.json").read_text())["args"]
-        assert args_["query_noise"] == ["keyboard-typo"] and args_["self_teaching"] == (0.5 if "self" in folder else 0)
+    for role in (NOISE_FT, NOISE_FT_ST):
+        args_ = json.loads((out / "encoders" / folder(role) / "training.json").read_text())["args"]
+        assert args_["query_noise"] == ["keyboard-typo"] and args_["self_teaching"] == (0.5 if role == NOISE_FT_ST else 0)
 
 
 def _lines(path: Path) -> list[str]:
@@ -225,3 +229,57 @@ def test_the_hybrid_reuses_the_runs_just_made():
     assert search({"q1": "Ziwa refu"}) is first and len(calls) == 1  # the same topics: the same run, no search
     search({"q1": "Ziwa fupi"})
     assert calls == [{"q1": "Ziwa refu"}, {"q1": "Ziwa fupi"}]
+
+
+def test_a_study_grown_with_seeds_and_budgets_trains_only_what_is_new(slice_of_sample, tiny_model, tmp_path, capsys):
+    """Seeds and budgets: a folder studied at one budget and seed, then at two budgets over two seeds, trains,
+    indexes and attacks only the new runs' systems; the report pools the seeds and follows the budgets."""
+    from pyserini_xqg.__main__ import main
+    from pyserini_xqg.robustness.study import DENSE, FT, FT_XQG, NOISE_AWARE, NOISE_FT, SEEN, Trained
+
+    d, out = slice_of_sample, tmp_path / "study"
+    args = ["study", "--corpus", str(d / "corpus.jsonl"), "--topics", *(f"{l}={d / f'dev.{l}.tsv'}" for l in LANGS),
+            "--qrels", str(d / "qrels.txt"), "--answers", str(d / "answers.jsonl"), "--train", str(d / "train.jsonl"),
+            "--generator", f"file:{d / 'queries.jsonl'}", "--model", tiny_model, "--attacks", "char-swap", "word-drop",
+            "--seeds", "0", "--measures", "nDCG@10", "--defences", "--noise", "char-swap", "--output", str(out)]
+    assert main([*args, "--steps", "1", "--train-seeds", "0"]) == 0
+    first = Trained(1, 0)
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "indexes").glob(f"*{first.folder('')}/index")}
+    assert len(stamps) == 3  # fine-tuned, fine-tuned+xQG, noise-aware
+    journal = [json.loads(line) for line in _lines(out / "cells.jsonl")]
+    capsys.readouterr()
+    assert main([*args, "--steps", "1", "2", "--train-seeds", "0", "1"]) == 0
+    said = capsys.readouterr().out
+    runs = [Trained(s, seed) for s in (1, 2) for seed in (0, 1)]
+    for run in runs:  # the first run's encoders reused, every other trained once
+        for role in (FT, NOISE_FT):
+            shown = f"{run.folder(role)}: {'reusing' if run == first else 'train-encoder'}"
+            assert said.count(shown) == 1, shown
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    grown = [json.loads(line) for line in _lines(out / "cells.jsonl")]
+    assert grown[:len(journal)] == journal  # kept, and no cell of the first run made again
+    made_again = {tuple(r["cell"]) for r in grown[len(journal):]} & {tuple(r["cell"]) for r in journal}
+    assert not made_again
+    assert {r["cell"][2] for r in grown[len(journal):] if len(r["cell"]) == 3} == \
+        {run.name(role) for run in runs[1:] for role in (FT, FT_XQG, NOISE_FT)}
+    study = json.loads(latest_report(out, "study").read_text())
+    report, budgets = study["robustness"], study["budgets"]
+    assert list(budgets) == ["1", "2"]
+    # pooled: each query's drop is its mean over the seeds
+    drops = report["per_query_drop"]["char-swap"]
+    pooled = budgets["2"]["analysis"][SEEN]["nDCG@10"]["family"]
+    expected = np.mean([np.mean([drops[Trained(2, s).name(NOISE_FT)]["nDCG@10"][q] for s in (0, 1)])
+                        - np.mean([drops[Trained(2, s).name(FT)]["nDCG@10"][q] for s in (0, 1)])
+                        for q in drops[DENSE]["nDCG@10"]])
+    assert pooled["effects"][NOISE_AWARE]["all"]["delta"] == pytest.approx(expected)
+    clean = report["clean"]["per_query"]
+    per_seed = [np.mean(list(clean[Trained(1, s).name(FT)]["nDCG@10"].values())) for s in (0, 1)]
+    assert budgets["1"]["clean"][FT]["nDCG@10"]["mean"] == pytest.approx(np.mean(per_seed))
+    assert budgets["1"]["clean"][FT]["nDCG@10"]["sd"] == pytest.approx(np.std(per_seed, ddof=1))
+    assert [c["steps"] for c in study["settings"]["positive_control"]] == [1, 2]
+    text = latest_report(out, "study", ".md").read_text()
+    for needle in ("### At 1 steps", "### At 2 steps", "## Positive control", "## Dose-response", "## Training seeds",
+                   f"| 2 | {FT} | ", "of 2 seeds", "training seeds 0, 1"):
+        assert needle in text, needle
+    plot = latest_report(out, "study").name.removesuffix(".json") + ".dose-response.nDCG_at_10.png"
+    assert (out / plot).read_bytes()[:4] == b"\x89PNG" and f"]({plot})" in text

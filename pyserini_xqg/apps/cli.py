@@ -50,10 +50,12 @@ def add_pages_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("pages", nargs="+", help="docs pages with generated blocks, e.g. docs/experiments-*.md")
     p.add_argument("--root", default=".", help="where the blocks' report paths start (default .)")
     p.add_argument("--check", action="store_true", help="change nothing; exit 1 where a page is out of date")
+    p.add_argument("--keep", metavar="DIR", help="first copy each quoted report (with its JSON) that lies outside DIR "
+                   "into it, e.g. docs/reports, and point the block there")
 
 
 def pages(args: argparse.Namespace) -> int:
-    return 1 if run_pages(args.pages, args.root, args.check) and args.check else 0
+    return 1 if run_pages(args.pages, args.root, args.check, keep_in=args.keep) and args.check else 0
 
 
 def add_reproduce_arguments(p: argparse.ArgumentParser) -> None:

@@ -9,11 +9,16 @@ relative to the root folder, and optionally the ``## `` sections of it to keep::
 
 The block becomes the run's record (command, commit, CPU kind, dtype, wall time) and the report's own
 tables, headings one level down and pictures left out. Everything outside the blocks (the reading) is
-written by hand and kept as it is.
+written by hand and kept as it is; a block shown inside a fenced code example is left alone.
+
+``--keep DIR`` (``docs/reports``) first copies each quoted report that lies outside DIR (runs write to the
+ignored ``runs/``) into DIR, with the JSON written beside it, and points the block there: the repository then
+holds the evidence behind every generated table, and ``--check`` passes on a fresh clone.
 """
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 from ..io import provenance
@@ -59,11 +64,18 @@ def render(source: Path, sections: list[str] | None, page: Path, line: int) -> s
     return f"Run: {record_line(run)}\n\n{body}\n"
 
 
+def _fenced(text: str, position: int) -> bool:
+    """Whether ``position`` lies inside a fenced code block (an odd number of ``` lines before it)."""
+    return sum(line.startswith("```") for line in text[:position].splitlines()) % 2 == 1
+
+
 def regenerate(page: Path, root: Path) -> str:
     """``page`` with every generated block filled from its report under ``root``."""
     text = page.read_text(encoding="utf-8")
 
     def fill(match: re.Match) -> str:
+        if _fenced(text, match.start()):
+            return match.group(0)
         line = text.count("\n", 0, match.start()) + 1
         sections = [s.strip() for s in match["sections"].split(";")] if match["sections"] else None
         body = render(root / match["source"].strip(), sections, page, line)
@@ -75,11 +87,37 @@ def regenerate(page: Path, root: Path) -> str:
     return BLOCK.sub(fill, text)
 
 
-def run_pages(pages: list[str], root: str = ".", check: bool = False, log=print) -> list[str]:
-    """Regenerate each page in place (``check``: change nothing); returns the pages that were out of date."""
+def keep(page: Path, root: Path, folder: str) -> str:
+    """``page`` with each block's report outside ``folder`` copied into it (``runs/a/b.md`` to ``folder/a/b.md``,
+    with ``b.json`` where the run wrote one) and the block pointed at the copy."""
+    text = page.read_text(encoding="utf-8")
+
+    def move(match: re.Match) -> str:
+        source = match["source"].strip()
+        if _fenced(text, match.start()) or Path(source).is_relative_to(folder):
+            return match.group(0)
+        line = text.count("\n", 0, match.start()) + 1
+        if not (root / source).is_file():
+            raise DataError(page, line, f"{source}: no such report to keep (run the command that writes it first)")
+        kept = Path(folder, *Path(source).parts[1:])
+        for suffix in (".md", ".json"):
+            if (root / source).with_suffix(suffix).is_file():
+                (root / kept).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile((root / source).with_suffix(suffix), (root / kept).with_suffix(suffix))
+        start = match.start("source") - match.start()
+        return match.group(0)[:start] + match.group(0)[start:].replace(source, kept.as_posix(), 1)
+
+    return BLOCK.sub(move, text)
+
+
+def run_pages(pages: list[str], root: str = ".", check: bool = False, log=print, keep_in: str | None = None) -> list[str]:
+    """Regenerate each page in place (``check``: change nothing; ``keep_in``: first copy the quoted reports into
+    that folder, ``keep``); returns the pages that were out of date."""
     stale = []
     for name in pages:
         page = Path(name)
+        if keep_in and not check:
+            write_text_atomic(page, keep(page, Path(root), keep_in))
         new = regenerate(page, Path(root))
         if new != page.read_text(encoding="utf-8"):
             stale.append(name)

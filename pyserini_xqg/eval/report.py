@@ -133,8 +133,10 @@ def grouped_bars(table: dict[str, dict[str, float]], ylabel: str, title: str, pa
     return Path(path)
 
 
-def curve(points: dict[str, list[tuple[float, float]]], measure: str, path: str | Path, xlabel: str = "a") -> Path:
-    """``measure`` against ``xlabel`` (e.g. xQG's a), one line per series."""
+def curve(points: dict[str, list[tuple[float, float]]], measure: str, path: str | Path, xlabel: str = "a",
+          errors: dict[str, list[list[float]]] | None = None) -> Path:
+    """``measure`` against ``xlabel`` (e.g. xQG's a), one line per series; ``errors`` (series -> [low, high] per
+    point) draws each point's interval."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -142,7 +144,10 @@ def curve(points: dict[str, list[tuple[float, float]]], measure: str, path: str 
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, xy in points.items():
-        ax.plot([p[0] for p in xy], [p[1] for p in xy], marker="o", label=name)
+        ys = [p[1] for p in xy]
+        yerr = ([[y - lo for y, (lo, _) in zip(ys, errors[name])], [hi - y for y, (_, hi) in zip(ys, errors[name])]]
+                if errors and name in errors else None)
+        ax.errorbar([p[0] for p in xy], ys, yerr=yerr, marker="o", capsize=3 if yerr else 0, label=name)
     xs = sorted({p[0] for xy in points.values() for p in xy})
     if all(float(x).is_integer() for x in xs):
         ax.set_xticks(xs)  # counts (a budget in edits) have no fractional ticks

@@ -178,14 +178,18 @@ def robustness(args: argparse.Namespace) -> None:
 
 
 SETTINGS_HELP = {"output": "study folder; a rerun reuses what it holds",
-                 "model": "the starting dense encoder", "steps": "train-encoder steps",
+                 "model": "the starting dense encoder",
+                 "steps": "train-encoder steps; several: each budget trained and reported apart (dose-response)",
+                 "train_seeds": "train-encoder seeds: every fine-tuned system trained once per seed, its effects "
+                                "pooled over seeds",
                  "a": "xQG weight (the paper's 0.01)", "measures": "the first leads the findings",
                  "title": "index each passage's title with its text; --no-title: the text only"}
 COLLECTION = ("corpus", "topics", "qrels", "answers", "train", "generator")
 
 
 def add_study_arguments(p: argparse.ArgumentParser) -> None:
-    add_dataclass_arguments(p, study.Settings, ("output", "model", "steps", "a", "agg", "title"), SETTINGS_HELP,
+    add_dataclass_arguments(p, study.Settings, ("output", "model", "steps", "train_seeds", "a", "agg", "title"),
+                            SETTINGS_HELP,
                             {"agg": AGGREGATIONS})
     p.add_argument("--attacks", nargs="+", help="default: every attack that needs no model or file")
     add_dataclass_arguments(p, study.Settings, ("seeds", "rate", "measures"), SETTINGS_HELP)

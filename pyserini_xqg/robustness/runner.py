@@ -48,8 +48,7 @@ def _attacked(attack: str, systems, topics, seed: int, rate: float, relevant, ad
             counts[lang] = {"queries": len(ts), "changed": len(made)}
             if paraphrase.is_model_attack(attack):
                 models[lang] = paraphrase.models_of(records)
-        return {"topics": {name: same for name in systems}, "provenance": {}, "skipped": skipped, "changed": counts,
-                "models": models}
+        return {"topics": {EVERY: same}, "provenance": {}, "skipped": skipped, "changed": counts, "models": models}
     source = adversarial_options.get("transfer_from")
     if source is not None and source not in systems:
         raise ValueError(f"--transfer-from {source!r} is not among the systems: {', '.join(systems)}")
@@ -60,7 +59,8 @@ def _attacked(attack: str, systems, topics, seed: int, rate: float, relevant, ad
         for lang, ts in topics.items():
             found = cells.get((attack, seed, "topics", name, lang), lambda name=name, lang=lang, ts=ts: dict(zip(
                 ("topics", "records"), adversarial_topics(sample_queries(ts, settings.queries), lang, systems[name],
-                                                          relevant, settings, seed, adversarial_options.get("reference")))))
+                                                          relevant, settings, seed, adversarial_options.get("reference")))),
+                              [name])
             out, records = found["topics"], found["records"]
             attacked[name].update(out)
             provenance[name] += records
@@ -100,14 +100,28 @@ def _worst_paraphrases(attack: str, systems, topics, seed: int, relevant, option
     return {"topics": attacked, "provenance": provenance, "skipped": {}, "changed": counts, "models": models}
 
 
+EVERY = "*"
+"""The attacked topics' key where they are the same for every system (random and model attacks)."""
+
+
+def _for_each(attacked: dict, systems) -> dict:
+    """``attacked`` with its topics per system: those made once for every system (``EVERY``) handed to each."""
+    if EVERY not in attacked["topics"]:
+        return attacked
+    return {**attacked, "topics": {name: attacked["topics"][EVERY] for name in systems}}
+
+
 class Cells:
     """The finished (attack, seed), (attack, seed, system) and adversarial (attack, seed, "topics", system,
-    language) cells of a robustness run, journalled
-    (``io.journal``) so that a killed run resumes without redoing them. A journal made with other
-    ``settings`` (topics, systems, measures, ...) is started over."""
+    language) cells of a robustness run, journalled (``io.journal``) so that a killed run resumes without redoing
+    them, and a run with more systems reuses those of the systems it shares. A journal made with other
+    ``settings`` (topics, measures, ...) is started over; a cell made by a system is reused only while the system's
+    ``fingerprints`` entry (what identifies it: its index, its encoder) is the same."""
 
-    def __init__(self, path: str | os.PathLike | None, settings: dict, log=print):
-        self.settings, self.cells = json.loads(json.dumps(settings, default=str)), {}
+    def __init__(self, path: str | os.PathLike | None, settings: dict, fingerprints: Mapping | None = None,
+                 log=print):
+        self.settings, self.cells, self.made_by = json.loads(json.dumps(settings, default=str)), {}, {}
+        self.fingerprints = json.loads(json.dumps(fingerprints or {}, default=str))
         self.journal = None
         if path is None:
             return
@@ -119,31 +133,42 @@ class Cells:
             self.journal.close()
             path.unlink()
             self.journal, records = Journal(path, key=lambda r: tuple(r["cell"])), []
-        self.cells = {tuple(r["cell"]): r["value"] for r in records}
+        for r in records:  # the last record of a cell wins: one remade for a changed system comes later
+            self.cells[tuple(r["cell"])], self.made_by[tuple(r["cell"])] = r["value"], r.get("systems", {})
 
-    def get(self, cell: tuple, make: Callable[[], dict]) -> dict:
-        if cell not in self.cells:
+    def has(self, cell: tuple, systems=()) -> bool:
+        """The cell is kept, made by ``systems`` as they are now."""
+        made_by = self.made_by.get(cell, {})
+        return cell in self.cells and all(s in made_by and made_by[s] == self.fingerprints.get(s) for s in systems)
+
+    def get(self, cell: tuple, make: Callable[[], dict], systems=()) -> dict:
+        if not self.has(cell, systems):
             started = time.perf_counter()
             value = make()
-            self.put(cell, value, time.perf_counter() - started)
+            self.put(cell, value, time.perf_counter() - started, systems)
         return self.cells[cell]
 
-    def put(self, cell: tuple, value: dict, seconds: float) -> None:
-        """Keep a finished cell, and how long it took to make (``cell_seconds`` reads it back)."""
+    def put(self, cell: tuple, value: dict, seconds: float, systems=()) -> None:
+        """Keep a finished cell, the fingerprints of the ``systems`` that made it, and how long it took to make
+        (``cell_seconds`` reads it back)."""
         value = json.loads(json.dumps(value))  # what a resumed run reads back, exactly
+        made_by = {s: self.fingerprints.get(s) for s in systems}
         if self.journal is not None:
-            self.journal.write([{"cell": list(cell), "settings": self.settings, "value": value,
+            self.journal.write([{"cell": list(cell), "settings": self.settings, "systems": made_by, "value": value,
                                  "seconds": round(seconds, 2)}])
-        self.cells[cell] = value
+        self.cells[cell], self.made_by[cell] = value, made_by
 
 
-def cell_seconds(journal: str | os.PathLike) -> dict[str, dict[str, float]]:
+def cell_seconds(journal: str | os.PathLike, systems=None) -> dict[str, dict[str, float]]:
     """attack -> ``topics`` (making the attacked topics, over seeds) and each system (its searches and its
-    share of the scoring) -> seconds, from a run's journal: what each cell cost when it was made."""
+    share of the scoring) -> seconds, from a run's journal: what each cell cost when it was last made, for the
+    ``systems`` given (default: every system in the journal)."""
+    last = {tuple(r["cell"]): r for r in map(json.loads, Path(journal).read_text(encoding="utf-8").splitlines())}
     found: dict[str, dict[str, float]] = {}
-    for line in Path(journal).read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        attack, part = record["cell"][0], (record["cell"][2] if len(record["cell"]) == 3 else "topics")
+    for cell, record in last.items():
+        attack, part = cell[0], (cell[2] if len(cell) == 3 else "topics")
+        if part != "topics" and systems is not None and part not in systems:
+            continue
         found.setdefault(attack, {}).setdefault(part, 0.0)
         found[attack][part] += record.get("seconds", 0.0)
     return found
@@ -154,7 +179,7 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
                    measures=("R@2kt", "nDCG@10"), k: int = 10, baseline: str | None = None,
                    groupings=GROUPINGS, log=print, references: Mapping[str, Run] | None = None,
                    adversarial: dict | None = None, journal: str | os.PathLike | None = None,
-                   fingerprint: dict | None = None, device: str = "cpu") -> dict:
+                   fingerprints: Mapping | None = None, device: str = "cpu") -> dict:
     """Every system on clean and attacked topics of every language; the robustness report as a dict.
 
     The report holds the clean results (``clean``: ``Results.to_json``), per attack the
@@ -173,8 +198,9 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
     transfer_from}; its entry adds, per system, the success rate and the first relevant passage's rank
     (``success``) and, white-box, the success rate against the budget (``budget_curve``).
 
-    ``journal``: a JSONL file that keeps every finished cell, so that a rerun with the same topics,
-    settings and ``fingerprint`` (what else identifies the systems) resumes where a killed run stopped.
+    ``journal``: a JSONL file that keeps every finished cell, so that a rerun with the same topics and settings
+    resumes where a killed run stopped, and one with more systems reuses the cells of those it had, while their
+    ``fingerprints`` (name -> what identifies the system beyond its name) are the same.
     ``device`` runs the model attacks' models; it is not among what a cell is reused by.
     """
     qid_lang = {q: lang for lang, ts in topics.items() for q in ts}
@@ -186,16 +212,18 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
     adversarial = adversarial or {}
     targeted = ADVERSARIAL in attacks or any(is_worst_paraphrase(a, adversarial) for a in attacks)
     relevant = relevant_passages(load_qrels(qrels_path)) if targeted else {}
-    cells = Cells(journal, {"fingerprint": fingerprint, "systems": list(systems), "topics": topics, "rate": rate,
-                            "measures": list(measures), "k": k, "qrels": str(qrels_path),
+    cells = Cells(journal, {"topics": topics, "rate": rate, "measures": list(measures), "k": k, "qrels": str(qrels_path),
                             "adversarial": {key: v for key, v in adversarial.items() if key != "reference"},
-                            "reference": paraphrase.describe_encoder(adversarial.get("reference"))}, log)
+                            "reference": paraphrase.describe_encoder(adversarial.get("reference"))}, fingerprints, log)
     for attack in attacks:
         attack_seeds = seeds[:1] if attack == ADVERSARIAL else seeds  # a search, not noise: one seed
         def make(seed: int) -> dict:
             return _attacked(attack, systems, topics, seed, rate, relevant, adversarial, log, cells, device)
-        # the adversarial search keeps its own cells, one per system and language (``_attacked``)
-        attacked = {seed: make(seed) if attack == ADVERSARIAL else cells.get((attack, seed), lambda seed=seed: make(seed))
+        # the adversarial search keeps its own cells, one per system and language (``_attacked``); the worst-case
+        # paraphrases are made per system, the other attacks' topics once for every system
+        by = list(systems) if is_worst_paraphrase(attack, adversarial) else []
+        attacked = {seed: _for_each(make(seed) if attack == ADVERSARIAL else
+                                    cells.get((attack, seed), lambda seed=seed: make(seed), by), systems)
                     for seed in attack_seeds}
         first = attacked[attack_seeds[0]]
         report["not_applicable"][attack] = first["skipped"]
@@ -210,7 +238,7 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
         per_seed = {name: [] for name in systems}  # name -> [measure -> qid -> row] per seed
         for seed in attack_seeds:
             topics_of = attacked[seed]["topics"]
-            pending = [name for name in systems if (attack, seed, name) not in cells.cells]
+            pending = [name for name in systems if not cells.has((attack, seed, name), [name])]
             if pending:
                 runs, took = {}, {}
                 for name in pending:
@@ -229,7 +257,7 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
                                               scored.per_query[name][m], clean_runs[name], runs[name], k)
                                  for m in measures},
                         "ranks": relevant_ranks(clean_runs[name], runs[name], relevant, qids, k)
-                        if attack == ADVERSARIAL else {}}, took[name] + scoring)
+                        if attack == ADVERSARIAL else {}}, took[name] + scoring, [name])
             for name in systems:
                 per_seed[name].append(cells.cells[(attack, seed, name)])
         entry = {}

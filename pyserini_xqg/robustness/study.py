@@ -48,6 +48,7 @@ from ..perturb.noise import RULE_ATTACKS, Noise, attacks_label
 from ..search import dense, lucene
 from ..search.fusion import fuse
 from ..train.encoder import EncoderTraining, train
+from . import pooling
 from .adversarial import ADVERSARIAL
 from .runner import cell_seconds, changed_counts, markdown as robustness_markdown, run_robustness, success_markdown
 
@@ -63,6 +64,7 @@ EFFECTS = {  # name -> (system, against): the difference of their per-query drop
     "xQG vs fine-tuning (dense+xQG - fine-tuned)": (XQG, FT),
     "noise-aware vs standard fine-tuning (noise-aware - fine-tuned)": (NOISE_FT, FT),
     "self-teaching (noise-aware+self-teaching - noise-aware)": (NOISE_FT_ST, NOISE_FT),
+    "self-teaching vs standard fine-tuning (noise-aware+self-teaching - fine-tuned)": (NOISE_FT_ST, FT),
     "noisy xQG vs xQG (dense+noisy xQG - dense+xQG)": (NOISY_XQG, XQG),
     "noisy xQG vs noise-aware (dense+noisy xQG - noise-aware)": (NOISY_XQG, NOISE_FT),
 }
@@ -106,7 +108,8 @@ class Collection:
 class Settings:
     output: str = "runs/study"
     model: str = models.BUILTIN_MODEL
-    steps: int = 60                     # train-encoder steps
+    steps: list[int] = field(default_factory=lambda: [60])  # train-encoder steps: each a budget of its own
+    train_seeds: list[int] = field(default_factory=lambda: [0])  # train-encoder seeds: each budget once per seed
     a: float = 0.01                     # the paper's xQG weight, with agg = sum for n queries per passage
     agg: str = "auto"
     attacks: list[str] = field(default_factory=lambda: list(RULE_ATTACKS))
@@ -157,63 +160,110 @@ class Timings:
         write_text_atomic(self.path, json.dumps(self.steps, indent=1) + "\n")
 
 
+@dataclass(frozen=True)
+class Trained:
+    """One training run of the fine-tuned systems: its budget and seed. A trained system's name and folders
+    depend on these alone, so a study grown with more budgets or seeds keeps every one it had."""
+    steps: int
+    seed: int
+
+    def name(self, role: str) -> str:
+        return f"{role} ({self.steps} steps, seed {self.seed})"
+
+    def folder(self, role: str) -> str:
+        return f"{role}.{self.steps}-steps.seed-{self.seed}"
+
+
+TRAINED = (FT, FT_XQG, NOISE_FT, NOISE_FT_ST)
+"""The systems trained once per budget and seed (``Trained``); the others are the same in every run."""
+
+
+def training_runs(settings: Settings) -> list[Trained]:
+    """Every (budget, seed) the settings ask for, budgets first."""
+    return [Trained(steps, seed) for steps in settings.steps for seed in settings.train_seeds]
+
+
 def build_systems(collection: Collection, settings: Settings, log=print) -> dict:
-    """Fine-tune, generate, index (reusing what the study folder has); name -> search(topics)."""
+    """Fine-tune, generate, index (reusing what the study folder has); name -> search(topics), each search with
+    the ``indexes`` it reads. The trained systems are named by ``Trained.name``, once per budget and seed."""
     out = Path(settings.output)
     out.mkdir(parents=True, exist_ok=True)
     timings = Timings(out / TIMINGS)
-    where = dict(device=settings.device, dtype=auto_cpu_dtype())  # trained as encoded: one dtype on every device
-    fine_tuned = _trained(EncoderTraining(str(out / "fine-tuned-encoder"), settings.model, collection.train,
-                                          settings.steps, **where), timings, log)
-    encoders = {(DENSE, XQG): settings.model, (FT, FT_XQG): fine_tuned}
-    if settings.defences:  # the same train pairs and steps, with noisy queries
-        noisy = dict(query_noise=list(settings.noise), noise_rate=settings.noise_rate, noise_edit_rate=settings.rate,
-                     **where)
-        encoders[(NOISE_FT, None)] = _trained(EncoderTraining(str(out / "noise-aware-encoder"), settings.model,
-                                                              collection.train, settings.steps, **noisy), timings, log)
-        if settings.self_teaching:
-            encoders[(NOISE_FT_ST, None)] = _trained(EncoderTraining(
-                str(out / "noise-aware-self-teaching-encoder"), settings.model, collection.train, settings.steps,
-                **noisy, self_teaching=settings.self_teaching), timings, log)
     langs = list(collection.topics)
     log(f"xQG queries: {collection.generator} for {', '.join(langs)}")
     queries = out / "xqg-queries.jsonl"
     with timings.step("xQG queries") if not queries.exists() else nullcontext():
         generate_queries(collection.corpus, queries, collection.generator, langs, device=settings.device)
-    systems = {}
-    for (plain, augmented), model in encoders.items():
-        embedder = Embedder(model, dtype=auto_cpu_dtype(), device=settings.device)  # one dtype on every device
-        where = {plain: out / "indexes" / plain}
-        made = {"encoder": embedder.describe(), "corpus": str(collection.corpus), "title": settings.title}
-        if not _current(where[plain] / dense_index.META, made):  # the encoder's fingerprint: retrained, rebuilt
-            log(f"index {plain}")
-            with timings.step(f"index {plain}"):
-                dense_index.build_index(collection.corpus, where[plain], embedder, title=settings.title)
-        variants = [(augmented, None)] if augmented else []
-        if settings.defences and plain == DENSE:
-            variants.append((NOISY_XQG, Noise(tuple(settings.noise), settings.rate)))
-        for name, noise in variants:  # each from the passage vectors of the plain index
-            where[name] = out / "indexes" / name
-            xqg_made = {**made, "xqg": {"a": settings.a, "calibrate": True, "generator": read_provenances(queries),
-                                        **({} if settings.agg == "auto" else {"agg": settings.agg}),
-                                        "noise": {"attacks": list(noise.attacks), "rate": noise.rate,
-                                                  "seed": noise.seed, "copies": settings.noise_copies}
-                                        if noise else None}}
-            if not _current(where[name] / dense_index.META, xqg_made, where[plain] / dense_index.META):
-                log(f"index {name} (a = {settings.a}, agg = {settings.agg}), from the passage vectors of {plain}")
-                with timings.step(f"index {name}"):
-                    xqg.build_index(collection.corpus, queries, where[name], embedder, settings.a, settings.agg,
-                                    title=settings.title, passages_from=where[plain], noise=noise,
-                                    copies=settings.noise_copies)
-        vectors = CachedQueries(dense.QueryVectors(embedder))
-        for name, index in where.items():
-            systems[name] = lambda topics, index=index, vectors=vectors: dense.batch_search(
-                index, list(topics), vectors(list(topics.values())), settings.hits)
+    index = dict(collection=collection, settings=settings, queries=queries, timings=timings, log=log)
+    systems = _dense_systems(settings.model, DENSE, XQG, None, **index)
     bm25 = bm25_index(collection, settings, timings, log)
-    systems[BM25] = _remember_last(lambda topics: lucene.search(bm25, topics, settings.hits))
-    systems[DENSE] = _remember_last(systems[DENSE])
-    systems[HYBRID] = lambda topics: fuse([systems[BM25](topics), systems[DENSE](topics)], "rrf", k=settings.hits)
-    return {name: systems[name] for name in SYSTEMS if name in systems}
+    systems[BM25] = _searcher(_remember_last(lambda topics: lucene.search(bm25, topics, settings.hits)), bm25)
+    systems[DENSE] = _searcher(_remember_last(systems[DENSE]), *systems[DENSE].indexes)
+    systems[HYBRID] = _searcher(lambda topics: fuse([systems[BM25](topics), systems[DENSE](topics)], "rrf",
+                                                    k=settings.hits), bm25, *systems[DENSE].indexes)
+    ordered = {name: systems[name] for name in SYSTEMS if name in systems}
+    for run in training_runs(settings):
+        for (plain, augmented), model in _train_encoders(collection, settings, run, timings, log).items():
+            ordered.update(_dense_systems(model, plain, augmented, run, **index))
+    return ordered
+
+
+def _train_encoders(collection: Collection, settings: Settings, run: Trained, timings: Timings, log=print) -> dict:
+    """(plain, xQG system or None) -> the model folder of each fine-tuned encoder of one budget and seed."""
+    out = Path(settings.output) / "encoders"
+    where = dict(device=settings.device, dtype=auto_cpu_dtype(), seed=run.seed)  # trained as encoded: one dtype
+    recipe = lambda role, **noise: EncoderTraining(str(out / run.folder(role)), settings.model,  # noqa: E731
+                                                   collection.train, run.steps, **where, **noise)
+    encoders = {(FT, FT_XQG): _trained(recipe(FT), timings, log)}
+    if settings.defences:  # the same train pairs, steps and seed, with noisy queries
+        noisy = dict(query_noise=list(settings.noise), noise_rate=settings.noise_rate, noise_edit_rate=settings.rate)
+        encoders[(NOISE_FT, None)] = _trained(recipe(NOISE_FT, **noisy), timings, log)
+        if settings.self_teaching:
+            encoders[(NOISE_FT_ST, None)] = _trained(recipe(NOISE_FT_ST, **noisy, self_teaching=settings.self_teaching),
+                                                     timings, log)
+    return encoders
+
+
+def _searcher(search, *indexes: Path):
+    """``search`` with the index folders it reads (what identifies it in the journal: ``_fingerprints``)."""
+    search.indexes = indexes
+    return search
+
+
+def _dense_systems(model: str, plain: str, augmented: str | None, run: Trained | None, collection: Collection,
+                   settings: Settings, queries: Path, timings: Timings, log=print) -> dict:
+    """``model``'s dense index and the xQG indexes made from its passage vectors (noisy xQG beside the starting
+    encoder's, with the defences): name -> search. ``run``: the budget and seed of a fine-tuned encoder."""
+    out = Path(settings.output)
+    name = run.name if run else (lambda role: role)
+    folder = (lambda role: out / "indexes" / run.folder(role)) if run else (lambda role: out / "indexes" / role)
+    embedder = Embedder(model, dtype=auto_cpu_dtype(), device=settings.device)  # one dtype on every device
+    where = {plain: folder(plain)}
+    made = {"encoder": embedder.describe(), "corpus": str(collection.corpus), "title": settings.title}
+    if not _current(where[plain] / dense_index.META, made):  # the encoder's fingerprint: retrained, rebuilt
+        log(f"index {name(plain)}")
+        with timings.step(f"index {name(plain)}"):
+            dense_index.build_index(collection.corpus, where[plain], embedder, title=settings.title)
+    variants = [(augmented, None)] if augmented else []
+    if settings.defences and plain == DENSE:
+        variants.append((NOISY_XQG, Noise(tuple(settings.noise), settings.rate)))
+    for role, noise in variants:  # each from the passage vectors of the plain index
+        where[role] = folder(role)
+        xqg_made = {**made, "xqg": {"a": settings.a, "calibrate": True, "generator": read_provenances(queries),
+                                    **({} if settings.agg == "auto" else {"agg": settings.agg}),
+                                    "noise": {"attacks": list(noise.attacks), "rate": noise.rate,
+                                              "seed": noise.seed, "copies": settings.noise_copies}
+                                    if noise else None}}
+        if not _current(where[role] / dense_index.META, xqg_made, where[plain] / dense_index.META):
+            log(f"index {name(role)} (a = {settings.a}, agg = {settings.agg}), from the passage vectors of "
+                f"{name(plain)}")
+            with timings.step(f"index {name(role)}"):
+                xqg.build_index(collection.corpus, queries, where[role], embedder, settings.a, settings.agg,
+                                title=settings.title, passages_from=where[plain], noise=noise,
+                                copies=settings.noise_copies)
+    vectors = CachedQueries(dense.QueryVectors(embedder))
+    return {name(role): _searcher(lambda topics, index=index: dense.batch_search(
+        index, list(topics), vectors(list(topics.values())), settings.hits), index) for role, index in where.items()}
 
 
 def bm25_index(collection: Collection, settings: Settings, timings: Timings, log=print) -> Path:
@@ -384,6 +434,163 @@ def control_lines(control: dict) -> list[str]:
             "they work."]
 
 
+def part(analysis: dict, kind: str) -> dict:
+    """The analysis of one kind of attack (``KINDS``, ``SEEN``, ``UNSEEN``): measure -> grouping -> tables."""
+    if kind == KINDS[0]:  # random noise: the measures at the top level, beside the other kinds
+        return {m: tables for m, tables in analysis.items() if "family" in tables}
+    return analysis.get(kind, {})
+
+
+def _view(report: dict, settings: Settings, runs: list[Trained]) -> dict:
+    """The report with the trained systems of ``runs`` (one budget, its seeds) under their plain names, pooled
+    over the seeds (``pooling.view``), and those of every other run left out."""
+    pools = {role: [run.name(role) for run in runs] for role in TRAINED}
+    members = {name for names in pools.values() for name in names}
+    others = [run.name(role) for run in training_runs(settings) for role in TRAINED if run.name(role) not in members]
+    return pooling.view(report, pools, others)
+
+
+def analyse_budgets(report: dict, settings: Settings) -> dict[int, dict]:
+    """Per budget (train-encoder steps): the ``analysis`` of the trained systems pooled over the seeds; each effect's
+    ``agreement`` over the seeds (kind -> measure -> ``pooling.agreement`` by family, for the effects of a trained
+    system: the others are the same in every seed); the trained systems' ``clean``
+    scores over seeds (system -> measure -> ``pooling.mean_sd``), and the ``positive_control``."""
+    seen = tuple(settings.noise) if settings.defences else ()
+    out = {}
+    for steps in settings.steps:
+        runs = [Trained(steps, seed) for seed in settings.train_seeds]
+        pooled = analyse(_view(report, settings, runs), settings.alpha, seen)
+        seeds = [analyse(_view(report, settings, [run]), settings.alpha, seen) for run in runs] if len(runs) > 1 \
+            else [pooled]
+        trained = lambda effects: {e: c for e, c in effects.items() if set(EFFECTS[e]) & set(TRAINED)}  # noqa: E731
+        agreement = {kind: {m: pooling.agreement(trained(table["family"]["effects"]),
+                                                 [part(a, kind)[m]["family"]["effects"] for a in seeds])
+                            for m, table in part(pooled, kind).items()}
+                     for kind in (*KINDS, SEEN, UNSEEN) if part(pooled, kind)}
+        per_query = report["clean"]["per_query"]
+        clean = {role: {m: pooling.mean_sd([statistics.fmean(per_query[run.name(role)][m].values()) for run in runs])
+                        for m in report["measures"]} for role in TRAINED if runs[0].name(role) in per_query}
+        control = positive_control(pooled, settings.measures[0], steps)
+        if control is not None:
+            control["seeds"] = agreement[SEEN][settings.measures[0]][NOISE_AWARE]["all"]
+        out[steps] = {"analysis": pooled, "agreement": agreement, "clean": clean, "positive_control": control}
+    return out
+
+
+def findings(analysis: dict, agreement: dict, lead: str, control: dict | None) -> list[str]:
+    """The findings of one budget, on the ``lead`` measure by family: random noise, the positive control, then each
+    other kind of attack."""
+    lines = []
+    if lead in analysis:
+        lines += [f"On {lead}, by family (drop = clean - attacked, averaged over the random attacks that changed "
+                  "the query):\n", *answer(analysis, lead, agreement=agreement.get(KINDS[0], {}).get(lead)), ""]
+    if control:
+        lines += [*control_lines(control), ""]
+    for kind in (ADVERSARIAL, *KINDS[2:], SEEN, UNSEEN):
+        if kind in analysis:
+            where = "the adversarial attack (worst case)" if kind == ADVERSARIAL else \
+                f"{'the ' * (kind in KINDS)}{kind} (a section of its own below)"
+            lines += [f"Under {where}, on {lead}, by family:\n",
+                      *answer(analysis[kind], lead, agreement=agreement.get(kind, {}).get(lead)), ""]
+    return lines
+
+
+DOSE_EFFECTS = ("fine-tuning (fine-tuned - dense)", NOISE_AWARE,
+                "self-teaching vs standard fine-tuning (noise-aware+self-teaching - fine-tuned)")
+"""The effects the dose-response section follows over budgets: each trained defence against standard fine-tuning."""
+
+
+def _noise_kinds(analysis: dict) -> tuple[str, ...]:
+    """The kinds of random noise the budgets are compared on: seen and unseen with the defences, else random."""
+    return tuple(k for k in (SEEN, UNSEEN) if k in analysis) or (KINDS[0],)
+
+
+def dose_markdown(budgets: dict, measure: str, plot: str) -> list[str]:
+    """Per budget, each trained system's clean score (mean ± sd over seeds) and pooled mean drop under each kind
+    of random noise, then the defences' effects at the same budget."""
+    first = next(iter(budgets.values()))
+    kinds = _noise_kinds(first["analysis"])
+    lines = ["\n## Dose-response\n", f"Each budget (train-encoder steps) trained and tested apart; {measure}, all "
+             "queries. Clean: mean ± sd over the training seeds; drops and effects: pooled over the seeds, with the "
+             "95% bootstrap interval.\n",
+             "| steps | system | clean | " + " | ".join(f"drop under {k}" for k in kinds) + " |",
+             "|---:|---|---:|" + "---:|" * len(kinds)]
+    for steps, budget in budgets.items():
+        drops = [part(budget["analysis"], k).get(measure, {}).get("family") for k in kinds]
+        for role, clean in budget["clean"].items():
+            if not all(d and role in d["drop"] for d in drops):
+                continue
+            lines.append(f"| {steps} | {role} | {clean[measure]['mean']:.3f} ± {clean[measure]['sd']:.3f} | "
+                         + " | ".join(f"{d['drop'][role]['all']:.3f} {_ci(d['drop_ci'][role]['all'])}" for d in drops)
+                         + " |")
+    lines += ["", "| steps | effect on the drop | " + " | ".join(kinds) + " |", "|---:|---|" + "---:|" * len(kinds)]
+    for steps, budget in budgets.items():
+        for effect in DOSE_EFFECTS:
+            cells = [part(budget["analysis"], k).get(measure, {}).get("family", {}).get("effects", {}).get(effect, {})
+                     .get("all") for k in kinds]
+            if not all(cells):
+                continue
+            held = [budget["agreement"][k][measure][effect]["all"] for k in kinds]
+            lines.append(f"| {steps} | {effect} | " + " | ".join(
+                f"{c['delta']:+.3f}{_drop_mark(c)} {_ci(c['ci'])}" + (f", {h['agree']}/{h['seeds']} seeds"
+                                                                      if h["seeds"] > 1 else "")
+                for c, h in zip(cells, held)) + " |")
+    return lines + ["", f"![{measure} drop against the training budget]({plot})"]
+
+
+def dose_plot(budgets: dict, measure: str, path: Path) -> None:
+    """The trained systems' pooled mean drop against the budget, one line per system and kind of noise, with the
+    95% bootstrap intervals."""
+    points, errors = {}, {}
+    for steps, budget in budgets.items():
+        for kind in _noise_kinds(budget["analysis"]):
+            table = part(budget["analysis"], kind).get(measure, {}).get("family", {"drop": {}})
+            for role in (r for r in TRAINED if r in table["drop"]):
+                points.setdefault(f"{role}, {kind}", []).append((steps, table["drop"][role]["all"]))
+                errors.setdefault(f"{role}, {kind}", []).append(table["drop_ci"][role]["all"])
+    curve(points, f"mean {measure} drop", path, xlabel="train-encoder steps", errors=errors)
+
+
+def control_markdown(budgets: dict) -> list[str]:
+    """The positive control at each budget, with its agreement over the seeds."""
+    lines = ["\n## Positive control\n", "Did noise-aware fine-tuning significantly reduce the drop under the very noise "
+             "it trained on (the seen attacks, all queries, pooled over the seeds)? Where it did not, the comparison of "
+             "the defences at that budget is inconclusive.\n"]
+    for budget in budgets.values():
+        control = budget["positive_control"]
+        seeds = control["seeds"]
+        lines += control_lines(control)
+        if seeds["seeds"] > 1:
+            lines[-1] += (f" In single seeds: significant with this sign in {seeds['agree']} of {seeds['seeds']} "
+                          f"(effects {', '.join(f'{d:+.3f}' for d in seeds['deltas'])}).")
+    return lines
+
+
+def seeds_markdown(budgets: dict, report: dict, settings: Settings, measure: str) -> list[str]:
+    """Each training seed apart: the trained systems' clean scores, and the effects of a trained system over all
+    queries, per seed beside the pooled effect."""
+    seeds = settings.train_seeds
+    lines = ["\n## Training seeds\n", f"Each fine-tuned system trained once per seed ({', '.join(map(str, seeds))}); "
+             f"pooled: each query's drop averaged over the seeds, then the paired t-test over queries (Holm). Agree: "
+             f"seeds whose own test finds the pooled sign significant. {measure}, all queries.\n",
+             "| steps | system | " + " | ".join(f"clean, seed {s}" for s in seeds) + " | mean ± sd |",
+             "|---:|---|" + "---:|" * (len(seeds) + 1)]
+    for steps, budget in budgets.items():
+        lines += [f"| {steps} | {role} | " + " | ".join(f"{v:.3f}" for v in c[measure]["values"])
+                  + f" | {c[measure]['mean']:.3f} ± {c[measure]['sd']:.3f} |" for role, c in budget["clean"].items()]
+    trained = [e for e, pair in EFFECTS.items() if set(pair) & set(TRAINED)]
+    lines += ["", "| steps | noise | effect on the drop | " + " | ".join(f"seed {s}" for s in seeds)
+              + " | pooled | agree |", "|---:|---|---|" + "---:|" * (len(seeds) + 2)]
+    for steps, budget in budgets.items():
+        for kind in _noise_kinds(budget["analysis"]):
+            effects = part(budget["analysis"], kind).get(measure, {}).get("family", {}).get("effects", {})
+            for effect in (e for e in trained if e in effects):
+                held, cell = budget["agreement"][kind][measure][effect]["all"], effects[effect]["all"]
+                lines.append(f"| {steps} | {kind} | {effect} | " + " | ".join(f"{d:+.3f}" for d in held["deltas"])
+                             + f" | {cell['delta']:+.3f}{_drop_mark(cell)} | {held['agree']}/{held['seeds']} |")
+    return lines
+
+
 def _ci(ci: list[float]) -> str:
     return f"[{ci[0]:+.3f}, {ci[1]:+.3f}]"
 
@@ -420,8 +627,9 @@ def analyse(report: dict, alpha: float = 0.05, seen: tuple[str, ...] = ()) -> di
     return out
 
 
-def answer(analysis: dict, measure: str, grouping: str = "family") -> list[str]:
-    """The findings, stated from the effects table: which differences are significant, where."""
+def answer(analysis: dict, measure: str, grouping: str = "family", agreement: dict | None = None) -> list[str]:
+    """The findings, stated from the effects table: which differences are significant, where; with ``agreement``
+    (``pooling.agreement`` of several seeds), in how many seeds the effect over all queries held."""
     lines = []
     for effect, cells in analysis[measure][grouping]["effects"].items():
         groups = [g for g in cells if g != "all"]
@@ -429,10 +637,13 @@ def answer(analysis: dict, measure: str, grouping: str = "family") -> list[str]:
         larger = [g for g in groups if cells[g]["significant"] and cells[g]["delta"] > 0]
         total = cells["all"]
         sig = "significant" if total["significant"] else "not significant"
+        held = (agreement or {}).get(effect, {}).get("all", {"seeds": 1})
+        seeds = (f" Same sign and significant in {held['agree']} of {held['seeds']} seeds." if held["seeds"] > 1
+                 else "")
         lines.append(f"- **{effect}**: mean drop changes by {total['delta']:+.3f} {_ci(total['ci'])} over all queries "
                      f"({sig}, Holm p = {total['p_holm']:.3g}); significantly smaller in "
                      f"{', '.join(smaller) or 'no family'}, larger in {', '.join(larger) or 'no family'} "
-                     f"(of {len(groups)}).")
+                     f"(of {len(groups)}).{seeds}")
     return lines
 
 
@@ -449,30 +660,37 @@ def _drop_tables(part: dict, measure: str, grouping: str, heading: str) -> list[
     return lines
 
 
-def markdown(report: dict, analysis: dict, meta: dict) -> str:
-    clean = Results(report["clean"]["languages"], report["clean"]["per_query"])
+def markdown(report: dict, budgets: dict, meta: dict, settings: Settings) -> str:
+    """The study's report. ``report``: the robustness report as run (every training run's systems apart);
+    ``budgets``: ``analyse_budgets``. Findings per budget; the tables below at the largest budget, pooled over
+    the seeds."""
+    headline = max(budgets)
+    analysis, shown = budgets[headline]["analysis"], _view(report, settings, [Trained(headline, s)
+                                                                             for s in settings.train_seeds])
+    clean = Results(shown["clean"]["languages"], shown["clean"]["per_query"])
     cells = comparisons(clean, report["measures"], DENSE)
     lead = report["measures"][0]
     pivot = LANGUAGES[meta["language"]].name  # the passages' language
+    seeds = settings.train_seeds
+    pooled = (f" The fine-tuned systems' scores and drops are averaged per query over the {len(seeds)} training "
+              "seeds (pooled) before every test." if len(seeds) > 1 else "")
     lines = ["# Robustness study: xQG against multilingual fine-tuning\n",
              f"{meta['queries']} queries in {len(meta['languages'])} languages ({', '.join(meta['languages'])}), "
              f"{pivot} passages; "
-             f"encoder {meta['model']}, fine-tuned for {meta['steps']} steps on {meta['train']}; xQG a = {meta['a']}, "
+             f"encoder {meta['model']}, fine-tuned for {' and '.join(map(str, budgets))} steps on {meta['train']}, "
+             f"training seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}; xQG a = {meta['a']}, "
              f"agg {meta['agg']}, queries from {meta['generator']}. Attacks at rate {report['rate']}, seeds "
-             f"{report['seeds']}: {', '.join(report['per_query_drop'])}. {meta['seconds']:.0f} s.\n", "## Findings\n"]
-    if lead in analysis:
-        lines += [f"On {lead}, by family (drop = clean - attacked, averaged over the random attacks that changed "
-                  "the query):\n",
-                  *answer(analysis, lead), ""]
-    if meta.get("positive_control"):
-        lines += [*control_lines(meta["positive_control"]), ""]
-    if ADVERSARIAL in analysis:
-        lines += [f"Under the adversarial attack (worst case), on {lead}, by family:\n",
-                  *answer(analysis[ADVERSARIAL], lead), ""]
-    for kind in (*KINDS[2:], SEEN, UNSEEN):
-        if kind in analysis:
-            lines += [f"Under {'the ' * (kind in KINDS)}{kind} (a section of its own below), on {lead}, by family:\n",
-                      *answer(analysis[kind], lead), ""]
+             f"{report['seeds']}: {', '.join(report['per_query_drop'])}. {meta['seconds']:.0f} s.{pooled}"
+             + (f" Tables after the findings: {headline} steps." if len(budgets) > 1 else "") + "\n", "## Findings\n"]
+    for steps, budget in budgets.items():
+        if len(budgets) > 1:
+            lines.append(f"### At {steps} steps\n")
+        lines += findings(budget["analysis"], budget["agreement"], lead, budget["positive_control"])
+    if any(b["positive_control"] for b in budgets.values()):
+        lines += control_markdown(budgets)
+    lines += dose_markdown(budgets, lead, _dose_plot(meta["report"], lead))
+    if len(seeds) > 1:
+        lines += seeds_markdown(budgets, report, settings, lead)
     for m in report["measures"]:
         if m not in analysis:
             continue
@@ -500,7 +718,8 @@ def markdown(report: dict, analysis: dict, meta: dict) -> str:
                 lines += _drop_tables(analysis[kind], m, "family", f"### Mean {m} drop under {kind}")
     if "coverage" in meta:
         lines += coverage_markdown(meta["coverage"])
-    lines += ["\n## Every attack\n", robustness_markdown(report, "family")]
+    lines += ["\n## Every attack\n", "Every system as it ran: the fine-tuned ones once per budget and seed.\n",
+              robustness_markdown(report, "family")]
     if "time" in meta:
         lines += time_markdown(meta["time"])
     return "\n".join(lines)
@@ -572,12 +791,15 @@ def paraphrase_markdown(report: dict, analysis: dict) -> list[str]:
     return lines
 
 
-def _systems_made(out: Path, settings: Settings) -> dict:
-    """What identifies the study's systems: each index's recorded settings (encoder fingerprints, xQG
-    queries and noise, title), and the search settings. A journalled cell of other systems is not reused."""
-    metas = {folder.name: (folder / meta).read_text(encoding="utf-8") for folder in sorted((out / "indexes").iterdir())
-             for meta in (dense_index.META, lucene_index.META) if (folder / meta).is_file()}
-    return {"indexes": metas, "hits": settings.hits}
+def _fingerprints(systems: dict, settings: Settings) -> dict:
+    """name -> what identifies a system beyond its name: the recorded settings of each index it reads (encoder
+    fingerprint, xQG queries and noise, title, analyzer) and the search depth. A journalled cell made by a system
+    whose fingerprint changed is made again; those of the other systems are reused."""
+    def meta(folder: Path) -> str:
+        return next((folder / m).read_text(encoding="utf-8") for m in (dense_index.META, lucene_index.META)
+                    if (folder / m).is_file())
+    return {name: {"indexes": [meta(Path(f)) for f in search.indexes], "hits": settings.hits}
+            for name, search in systems.items()}
 
 
 def report_stem(collection: Collection, settings: Settings, adversarial: dict | None) -> str:
@@ -593,6 +815,10 @@ def report_stem(collection: Collection, settings: Settings, adversarial: dict | 
 
 def _plot(stem: str, measure: str) -> str:
     return f"{stem}.drop-by-family.{measure.replace('@', '_at_')}.png"
+
+
+def _dose_plot(stem: str, measure: str) -> str:
+    return f"{stem}.dose-response.{measure.replace('@', '_at_')}.png"
 
 
 def run_study(collection: Collection, settings: Settings, log=print, adversarial: dict | None = None,
@@ -613,39 +839,40 @@ def run_study(collection: Collection, settings: Settings, log=print, adversarial
     if adversarial:  # a paraphrase attack runs in both cases: its plain name picks at random
         adversarial = {**adversarial, "paraphrase": replace(adversarial["paraphrase"], pick="random")}
     if adversarial and adversarial.get("reference"):
-        paraphrase.warn_if_attacked(adversarial["reference"], {DENSE: settings.model, FT: str(out / "fine-tuned-encoder")},
-                                    log)
+        paraphrase.warn_if_attacked(adversarial["reference"], {DENSE: settings.model, **{
+            run.name(FT): str(out / "encoders" / run.folder(FT)) for run in training_runs(settings)}}, log)
     attacks = [x for a in settings.attacks  # a paraphrase attack in the average case and in the worst
                for x in ((a, a + paraphrase.WORST) if paraphrase.is_model_attack(a) else (a,))]
     attacking = time.time()
     report = run_robustness(systems, topics, attacks, settings.seeds, settings.rate, collection.qrels,
                             load_answers(collection.answers), texts, settings.measures, baseline=DENSE, log=log,
                             references=references, adversarial=adversarial, journal=out / "cells.jsonl",
-                            fingerprint=_systems_made(out, settings), device=settings.device)
+                            fingerprints=_fingerprints(systems, settings), device=settings.device)
     attacking = time.time() - attacking
-    analysis = analyse(report, settings.alpha, tuple(settings.noise) if settings.defences else ())
-    control = positive_control(analysis, settings.measures[0], settings.steps)
-    training = json.loads((out / "fine-tuned-encoder" / "training.json").read_text())
+    budgets = analyse_budgets(report, settings)
+    analysis = budgets[max(budgets)]["analysis"]  # the largest budget's, pooled over the seeds: the tables' own
     meta = {**asdict(settings), **asdict(collection), "languages": list(topics), "queries": sum(map(len, topics.values())),
-            "steps": training["args"]["steps"], "train": training["args"]["train"], "seconds": time.time() - started,
+            "seconds": time.time() - started,
             "adversarial": asdict(adversarial["settings"]) if adversarial else None, "report": stem}
     meta["run"] = {**run, "seconds": round(meta["seconds"])}
-    meta["positive_control"] = control
+    meta["positive_control"] = [b["positive_control"] for b in budgets.values() if b["positive_control"]]
     meta["coverage"] = json.loads((out / "indexes" / XQG / dense_index.META).read_text())["xqg"]["coverage"]
-    meta["time"] = {"steps": Timings(out / TIMINGS).steps, "attacks": cell_seconds(out / "cells.jsonl"),
-                    "dtypes": {p.parent.name: dtype for p in out.glob("*/training.json")
-                               if (dtype := json.loads(p.read_text()).get("dtype"))},
+    folders = {run.folder(role) for run in training_runs(settings) for role in TRAINED}
+    meta["time"] = {"steps": Timings(out / TIMINGS).steps, "attacks": cell_seconds(out / "cells.jsonl", systems),
+                    "dtypes": {p.parent.name: dtype for p in (out / "encoders").glob("*/training.json")
+                               if p.parent.name in folders and (dtype := json.loads(p.read_text()).get("dtype"))},
                     "attacking": round(attacking, 1), "this_run": round(meta["seconds"], 1)}
     for m in (m for m in settings.measures if m in analysis):
         grouped_bars(analysis[m]["family"]["drop"], f"mean {m} drop", f"{m} drop by language family, per system "
                      "(95% bootstrap intervals)", out / _plot(stem, m), errors=analysis[m]["family"]["drop_ci"])
+    dose_plot(budgets, settings.measures[0], out / _dose_plot(stem, settings.measures[0]))
     if ADVERSARIAL in report["attacks"] and report["attacks"][ADVERSARIAL][ADVERSARIAL]["budget_curve"]:
         curve(report["attacks"][ADVERSARIAL][ADVERSARIAL]["budget_curve"], "success rate",
               out / f"{stem}.adversarial-budget.png", xlabel="budget (edits)")
-    write_text_atomic(out / f"{stem}.json", json.dumps({"settings": meta, "analysis": analysis, "robustness": report},
-                                                       indent=1, ensure_ascii=False) + "\n")
-    text = markdown(report, analysis, meta)
+    write_text_atomic(out / f"{stem}.json", json.dumps({"settings": meta, "analysis": analysis, "budgets": budgets,
+                                                        "robustness": report}, indent=1, ensure_ascii=False) + "\n")
+    text = markdown(report, budgets, meta, settings)
     write_text_atomic(out / f"{stem}.md", provenance.header(meta["run"]) + text)
     log(text[:text.index("\n## Clean scores")])
     log(f"{stem}.md, {stem}.json and plots in {out} ({meta['seconds']:.0f} s)")
-    return {"analysis": analysis, "robustness": report, "settings": meta}
+    return {"analysis": analysis, "budgets": budgets, "robustness": report, "settings": meta}
