@@ -12,7 +12,7 @@ tables, headings one level down and pictures left out. Everything outside the bl
 written by hand and kept as it is; a block shown inside a fenced code example is left alone.
 
 ``--keep DIR`` (``docs/reports``) first copies each quoted report that lies outside DIR (runs write to the
-ignored ``runs/``) into DIR, with the JSON written beside it, and points the block there: the repository then
+ignored ``runs/``) into DIR, with the JSON its run wrote beside it, and points the block there: the repository then
 holds the evidence behind every generated table, and ``--check`` passes on a fresh clone.
 """
 from __future__ import annotations
@@ -100,14 +100,22 @@ def keep(page: Path, root: Path, folder: str) -> str:
         if not (root / source).is_file():
             raise DataError(page, line, f"{source}: no such report to keep (run the command that writes it first)")
         kept = Path(folder, *Path(source).parts[1:])
-        for suffix in (".md", ".json"):
-            if (root / source).with_suffix(suffix).is_file():
-                (root / kept).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile((root / source).with_suffix(suffix), (root / kept).with_suffix(suffix))
+        (root / kept).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / source, root / kept)
+        figures = _figures_of(root / source)
+        if figures:
+            shutil.copyfile(figures, (root / kept).parent / figures.name)
         start = match.start("source") - match.start()
         return match.group(0)[:start] + match.group(0)[start:].replace(source, kept.as_posix(), 1)
 
     return BLOCK.sub(move, text)
+
+
+def _figures_of(report: Path) -> Path | None:
+    """The JSON a run wrote beside its report: ``STEM.json``, else the folder's only JSON (the demo's results)."""
+    same = report.with_suffix(".json")
+    others = sorted(report.parent.glob("*.json"))
+    return same if same.is_file() else others[0] if len(others) == 1 else None
 
 
 def run_pages(pages: list[str], root: str = ".", check: bool = False, log=print, keep_in: str | None = None) -> list[str]:
