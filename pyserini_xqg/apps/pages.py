@@ -124,10 +124,11 @@ def run_pages(pages: list[str], root: str = ".", check: bool = False, log=print,
     stale = []
     for name in pages:
         page = Path(name)
+        before = page.read_text(encoding="utf-8")
         if keep_in and not check:
             write_text_atomic(page, keep(page, Path(root), keep_in))
         new = regenerate(page, Path(root))
-        if new != page.read_text(encoding="utf-8"):
+        if new != before:
             stale.append(name)
             if not check:
                 write_text_atomic(page, new)
