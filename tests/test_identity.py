@@ -78,7 +78,10 @@ class Watched:
     """A command run as a terminal runs it, its stderr collected as it comes (progress bars included)."""
 
     def __init__(self, argv: list[str]):
-        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # SIGINT as a terminal delivers it, even where this suite runs in the background (``cmd &``, nohup), which
+        # leaves it ignored in every child
+        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.err = bytearray()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
