@@ -80,3 +80,21 @@ def test_effects_pooled_over_seeds_equal_the_hand_computation():
     assert budget["positive_control"]["passed"] and budget["positive_control"]["seeds"] == held
     assert budget["clean"][FT]["nDCG@10"]["values"] == pytest.approx([0.6, 0.8])  # each seed's mean clean score
     assert budget["clean"][FT]["nDCG@10"]["sd"] == pytest.approx(np.std([0.6, 0.8], ddof=1))
+
+
+def test_one_training_seed_shows_no_spread_in_the_dose_table():
+    """One seed has no standard deviation: the tables say so instead of printing ± 0.000."""
+    from pyserini_xqg.robustness.study import DENSE, Settings, Trained, analyse_budgets, dose_markdown
+
+    rng = np.random.default_rng(3)
+    runs = [Trained(60, 0)]
+    drops = {DENSE: {q: float(0.3 + rng.normal(0, 0.1)) for q in QIDS}}
+    for role in (FT, NOISE_FT):
+        drops[runs[0].name(role)] = {q: float(0.3 + rng.normal(0, 0.1)) for q in QIDS}
+    clean = {name: {"nDCG@10": {q: 0.5 for q in QIDS}} for name in drops}
+    raw = {"clean": {"languages": QIDS, "per_query": clean}, "measures": ["nDCG@10"],
+           "per_query_drop": {"char-swap": {s: {"nDCG@10": d} for s, d in drops.items()}}}
+    budgets = analyse_budgets(raw, Settings(steps=[60], train_seeds=[0], defences=True, noise=["char-swap"]))
+    assert budgets[60]["clean"][FT]["nDCG@10"]["sd"] is None
+    table = "\n".join(dose_markdown(budgets, "nDCG@10", "plot.png"))
+    assert f"| 60 | {FT} | 0.500 (one seed) |" in table and "± 0.000" not in table

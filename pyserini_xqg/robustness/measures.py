@@ -80,6 +80,16 @@ def summarise(rows: Mapping[str, Mapping[str, float]], qid_lang: Mapping[str, st
     return out
 
 
+def mean_per_query(tables: list[Mapping[str, float]]) -> dict[str, float]:
+    """qid -> the mean of its values over the ``tables`` that have it (seeds, training runs), in qid order of
+    first appearance."""
+    values: dict[str, list[float]] = defaultdict(list)
+    for table in tables:
+        for qid, value in table.items():
+            values[qid].append(value)
+    return {qid: statistics.fmean(v) for qid, v in values.items()}
+
+
 def over_seeds(summaries: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, tuple[float, float]]]:
     """(mean, standard deviation) of every summarised value across the seeds that have the group (a seed
     may change no query of a group)."""

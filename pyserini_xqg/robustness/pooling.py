@@ -10,14 +10,7 @@ from __future__ import annotations
 import statistics
 from typing import Iterable, Mapping
 
-
-def _mean_per_query(tables: list[Mapping[str, float]]) -> dict[str, float]:
-    """qid -> the mean of its values over ``tables`` that have it, in qid order of first appearance."""
-    values: dict[str, list[float]] = {}
-    for table in tables:
-        for qid, value in table.items():
-            values.setdefault(qid, []).append(value)
-    return {qid: statistics.fmean(v) for qid, v in values.items()}
+from .measures import mean_per_query
 
 
 def _pooled(by_system: Mapping[str, dict], pools: Mapping[str, list[str]], measures: Iterable[str],
@@ -29,7 +22,7 @@ def _pooled(by_system: Mapping[str, dict], pools: Mapping[str, list[str]], measu
     for name, names in pools.items():
         found = [by_system[n] for n in names if n in by_system]
         if found:
-            out[name] = {m: _mean_per_query([f[m] for f in found if m in f]) for m in measures}
+            out[name] = {m: mean_per_query([f[m] for f in found if m in f]) for m in measures}
     return out
 
 
@@ -45,9 +38,14 @@ def view(report: dict, pools: Mapping[str, list[str]], leave_out: Iterable[str] 
 
 
 def mean_sd(values: list[float]) -> dict:
-    """Mean and sample standard deviation (0 for one value), with the values."""
-    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
+    """Mean and sample standard deviation (None for one value: one run has no spread to show), with the values."""
+    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else None,
             "values": values}
+
+
+def mean_sd_text(cell: Mapping) -> str:
+    """``0.512 ± 0.010`` over several runs; ``0.512 (one seed)`` where there was one."""
+    return f"{cell['mean']:.3f} ± {cell['sd']:.3f}" if cell["sd"] is not None else f"{cell['mean']:.3f} (one seed)"
 
 
 def agreement(pooled: Mapping[str, Mapping[str, dict]], per_seed: list[Mapping[str, Mapping[str, dict]]]) -> dict:

@@ -17,7 +17,7 @@ from ..perturb import paraphrase
 from ..perturb.attacks import NotApplicable, attack_topics, changed
 from .adversarial import (ADVERSARIAL, adversarial_topics, budget_curve, relevant_ranks, sample_queries,
                           success_by_group)
-from .measures import GROUPINGS, over_seeds, per_query, summarise
+from .measures import GROUPINGS, mean_per_query, over_seeds, per_query, summarise
 
 
 def _attacked(attack: str, systems, topics, seed: int, rate: float, relevant, adversarial_options: dict,
@@ -265,7 +265,8 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
             entry[name] = {m: {g: over_seeds([summarise(cell["rows"][m], qid_lang, g) for cell in per_seed[name]
                                               if cell["rows"][m]])
                                for g in groupings} for m in measures}
-        drops = {name: {m: _mean_over_seeds([cell["rows"][m] for cell in per_seed[name]]) for m in measures}
+        drops = {name: {m: mean_per_query([{q: row["drop"] for q, row in cell["rows"][m].items()}
+                                                  for cell in per_seed[name]]) for m in measures}
                  for name in systems}
         report["per_query_drop"][attack] = drops
         if baseline:
@@ -289,15 +290,6 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
     if cells.journal is not None:
         cells.journal.close()
     return report
-
-
-def _mean_over_seeds(seeds: list[dict[str, dict]]) -> dict[str, float]:
-    """qid -> the mean drop over the seeds that changed the query, in qid order of first appearance."""
-    drops: dict[str, list[float]] = {}
-    for rows in seeds:
-        for q, row in rows.items():
-            drops.setdefault(q, []).append(row["drop"])
-    return {q: statistics.fmean(v) for q, v in drops.items()}
 
 
 def markdown(report: dict, grouping: str = "family") -> str:

@@ -520,7 +520,7 @@ def dose_markdown(budgets: dict, measure: str, plot: str) -> list[str]:
         for role, clean in budget["clean"].items():
             if not all(d and role in d["drop"] for d in drops):
                 continue
-            lines.append(f"| {steps} | {role} | {clean[measure]['mean']:.3f} ± {clean[measure]['sd']:.3f} | "
+            lines.append(f"| {steps} | {role} | {pooling.mean_sd_text(clean[measure])} | "
                          + " | ".join(f"{d['drop'][role]['all']:.3f} {_ci(d['drop_ci'][role]['all'])}" for d in drops)
                          + " |")
     lines += ["", "| steps | effect on the drop | " + " | ".join(kinds) + " |", "|---:|---|" + "---:|" * len(kinds)]
@@ -577,7 +577,7 @@ def seeds_markdown(budgets: dict, report: dict, settings: Settings, measure: str
              "|---:|---|" + "---:|" * (len(seeds) + 1)]
     for steps, budget in budgets.items():
         lines += [f"| {steps} | {role} | " + " | ".join(f"{v:.3f}" for v in c[measure]["values"])
-                  + f" | {c[measure]['mean']:.3f} ± {c[measure]['sd']:.3f} |" for role, c in budget["clean"].items()]
+                  + f" | {pooling.mean_sd_text(c[measure])} |" for role, c in budget["clean"].items()]
     trained = [e for e, pair in EFFECTS.items() if set(pair) & set(TRAINED)]
     lines += ["", "| steps | noise | effect on the drop | " + " | ".join(f"seed {s}" for s in seeds)
               + " | pooled | agree |", "|---:|---|---|" + "---:|" * (len(seeds) + 2)]
