@@ -183,7 +183,8 @@ def test_a_bad_language_is_refused(tmp_path, capsys):
 
 def test_french_passages_get_the_french_analyzer_and_labels(tmp_path):
     from pyserini_xqg.index.lucene import META
-    from pyserini_xqg.robustness.study import Collection, Settings, Timings, bm25_index, markdown
+    from pyserini_xqg.robustness.study_report import markdown
+    from pyserini_xqg.robustness.systems import Collection, Settings, Timings, bm25_index
     from pyserini_xqg.search import lucene
 
     corpus = write(tmp_path / "corpus.jsonl", jsonl([

