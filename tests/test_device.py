@@ -23,8 +23,12 @@ from .test_study import LANGS, slice_of_sample  # noqa: F401 (a fixture)
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 COMMANDS = {  # each command with its required options; none is read before --device is checked
     "train-encoder": ["--output", "model"],
+    "train-generator": ["--model", "model", "--output", "generator"],
+    "generate": ["--corpus", "corpus.jsonl", "--output", "queries.jsonl", "--generator", "hf:model", "--langs", "sw"],
     "encode": ["--corpus", "corpus.jsonl", "--index", "index"],
+    "encode-queries": ["--index", "index", "--topics", "topics.tsv", "--output", "queries.npz"],
     "search": ["--index", "index", "--topics", "topics.tsv", "--output", "run.trec"],
+    "attack": ["--topics", "topics.tsv", "--lang", "sw", "--attack", "char-swap", "--output", "attacked.tsv"],
     "robustness": ["--system", "dense=index", "--attacks", "char-swap", "--output", "report"],
     "study": ["--output", "study"],
 }

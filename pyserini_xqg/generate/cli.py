@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..cli import add_dataclass_arguments
+from ..encode.device import add_device_argument, check_device
 from ..encode.dtype import DTYPES
 from ..engines import ray
 from ..engines.cli import add_engine_arguments
@@ -12,7 +13,7 @@ from ..translate import PROMPT as TRANSLATE_PROMPT, Decoding
 from .queries import PROMPT, HFGenerator, generate_queries, make_generator, parse_generator
 from .translated import TranslatedGenerator
 
-HF_OPTIONS = ("top_k", "max_new_tokens", "seed", "batch_size", "dtype", "device")
+HF_OPTIONS = ("top_k", "max_new_tokens", "seed", "batch_size", "dtype")
 TRANSLATE_OPTIONS = ("num_candidates", "sample", "top_k", "top_p", "seed", "max_new_tokens", "batch_size")
 
 
@@ -26,6 +27,7 @@ def add_generate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, help=f"queries per passage and language: hf generates n (default {HFGenerator.n}); "
                    "file keeps the first n of each record (default all)")
     add_dataclass_arguments(p, HFGenerator, HF_OPTIONS, choices={"dtype": DTYPES})
+    add_device_argument(p)
     p.add_argument("--translate-with", metavar="MODEL", help="translate-generate: translate the generator's "
                    "--source-lang questions into every --langs language with this model (hub name, folder or ct2:DIR)")
     p.add_argument("--source-lang", help="translate-generate: the language of the questions to translate (default en)")
@@ -40,15 +42,16 @@ def add_generate_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def generate(args: argparse.Namespace) -> None:
+    device = check_device(args.device)
     options = {"n": args.n}
     if parse_generator(args.generator)[0] == "hf":
-        options.update({name: getattr(args, name) for name in (*HF_OPTIONS, "template")})
+        options.update({name: getattr(args, name) for name in (*HF_OPTIONS, "template")}, device=device)
     if args.translate_with:
         if args.engine == "ray":
             raise ValueError("--translate-with runs on --engine local (use --shard-id/--shard-num to split the work)")
         decoding = Decoding(**{name: getattr(args, f"translate_{name}") for name in TRANSLATE_OPTIONS})
         generator = TranslatedGenerator(make_generator(args.generator, **options), args.translate_with,
-                                        args.source_lang or "en", decoding, args.translate_prompt, args.device,
+                                        args.source_lang or "en", decoding, args.translate_prompt, device,
                                         args.dtype)
         print(generate_queries(args.corpus, args.output, generator, args.langs, args.shard_id, args.shard_num))
         return

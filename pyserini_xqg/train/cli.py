@@ -18,17 +18,18 @@ HELP = {"model": "model to start from (hub name or path)", "output": "folder for
         "dtype": "the forward passes: bf16 autocast (fp32 weights and optimizer state) or fp32; auto: bf16 on a CPU "
                  "with native bf16 or a bf16 GPU ($PYSERINI_XQG_DTYPE forces it), else fp32",
         "max_tokens": "a batch's passages are encoded in length-sorted chunks of at most this many padded tokens"}
-GENERATOR_OPTIONS = ("model", "output", "train", "steps", "batch_size", "learning_rate", "seed", "device")
+GENERATOR_OPTIONS = ("model", "output", "train", "steps", "batch_size", "learning_rate", "seed")
 ENCODER_OPTIONS = ("model", "output", "train", "steps", "batch_size", "learning_rate", "temperature", "seed",
                    "query_noise", "noise_rate", "noise_edit_rate", "self_teaching", "dtype", "max_tokens")
 
 
 def add_train_generator_arguments(p: argparse.ArgumentParser) -> None:
     add_dataclass_arguments(p, generator.TrainingArgs, GENERATOR_OPTIONS, HELP)
+    add_device_argument(p)
 
 
 def train_generator(args: argparse.Namespace) -> None:
-    log = generator.train(from_args(generator.TrainingArgs, args))
+    log = generator.train(from_args(generator.TrainingArgs, args, device=check_device(args.device)))
     print(f"{args.output}: {log['pairs']} pairs, loss {log['loss'][0]:.3f} -> {log['loss'][-1]:.3f}")
 
 
