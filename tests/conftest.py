@@ -1,7 +1,11 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
+
+FORCED = f"PYSERINI_XQG_DTYPE={os.environ['PYSERINI_XQG_DTYPE']} " if os.environ.get("PYSERINI_XQG_DTYPE") else ""
+"""How a recorded command begins when the suite runs with the dtype forced (the other CPU kind's check)."""
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """The bench in a reduced setting: every in-process section runs and reports coherent figures."""
 import json
 
+from .conftest import FORCED
 from .test_models import BF16_COSINE
 
 
@@ -30,7 +31,7 @@ def test_bench_sections_on_the_sample(tmp_path, e5_dir, capsys):
     from pyserini_xqg.io.provenance import parse_header
 
     run, tables = parse_header(out.with_suffix(".md").read_text())
-    assert run == figures["run"] and run["command"].startswith("python -m pyserini_xqg bench --limit 6 ")
+    assert run == figures["run"] and run["command"].removeprefix(FORCED).startswith("python -m pyserini_xqg bench --limit 6 ")
     assert "### Search: flat index of 3,000" in tables
     assert all(line in printed for line in tables.splitlines()[2:] if line and not line.startswith("## "))
     # one "## NAME" section per section run, so that a docs page can quote one of them

@@ -85,6 +85,18 @@ def test_dtype_auto_follows_the_cpu_unless_overridden(monkeypatch):
     monkeypatch.setenv(dtype.ENV, "int4")
     with pytest.raises(ValueError, match="PYSERINI_XQG_DTYPE must be fp32 or bf16"):
         dtype.resolve_dtype("auto")
+
+
+def test_a_forced_dtype_is_part_of_the_recorded_command(monkeypatch):
+    """A report's command reruns what it ran: with the override set, the override is in the command."""
+    from pyserini_xqg.encode import dtype
+    from pyserini_xqg.io import provenance
+
+    monkeypatch.delenv(dtype.ENV, raising=False)
+    assert provenance.record(["encode", "--index", "x y"])["command"] == "python -m pyserini_xqg encode --index 'x y'"
+    monkeypatch.setenv(dtype.ENV, "bf16")
+    run = provenance.record(["encode"])
+    assert run["command"] == "PYSERINI_XQG_DTYPE=bf16 python -m pyserini_xqg encode" and run["dtype"] == "bf16"
     with pytest.raises(ValueError, match="dtype must be one of"):
         dtype.resolve_dtype("fp8")
 

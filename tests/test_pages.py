@@ -87,5 +87,5 @@ def test_the_committed_sample_page_is_what_the_tool_makes_from_the_demo(demo_run
     shutil.copyfile(root / "runs" / "demo" / "report.md", root / kept)
     made = regenerate(Path(page), root)
     run = re.search(r"^Run: (.*)$", made, flags=re.M)[1]
-    assert run.startswith("`python -m pyserini_xqg demo` · commit `") and "dtype fp32" in run
+    assert run.startswith("`PYSERINI_XQG_DTYPE=fp32 python -m pyserini_xqg demo` · commit `") and "dtype fp32" in run
     assert _without_run_lines(made) == _without_run_lines(committed.read_text(encoding="utf-8"))

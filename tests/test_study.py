@@ -12,7 +12,7 @@ import pytest
 from pyserini_xqg.io.languages import LANGUAGES
 from pyserini_xqg.io.provenance import latest_report
 
-from .conftest import read_jsonl, write
+from .conftest import FORCED, read_jsonl, write
 from .tiny_models import build_swahili_paraphraser
 
 PASSAGES = {f"p{i:03d}" for i in range(1, 13)}
@@ -66,7 +66,7 @@ def test_study_cli_end_to_end_and_rerun(slice_of_sample, tmp_path, e5_dir, capsy
     first_report = latest_report(out, "study")  # named for what ran: the attacks and a digest of the settings
     assert first_report.name.startswith("study.char-swap+romanize.") and first_report.name.endswith(".json")
     study = json.loads(first_report.read_text())
-    assert study["settings"]["run"]["command"] == "python -m pyserini_xqg " + " ".join(args)
+    assert study["settings"]["run"]["command"] == FORCED + "python -m pyserini_xqg " + " ".join(args)
     report = study["robustness"]
     assert "Swahili" in report["not_applicable"]["romanize"]["sw"]  # Latin script: refused, with the reason
     drops = report["per_query_drop"]

@@ -27,14 +27,17 @@ def cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def forced_dtype() -> str | None:
+    """``$PYSERINI_XQG_DTYPE`` (fp32 or bf16) where set: what ``auto`` means on a CPU whatever its kind."""
+    forced = os.environ.get(ENV, "").strip()
+    if forced and forced not in ("fp32", "bf16"):
+        raise ValueError(f"${ENV} must be fp32 or bf16, not {forced!r}")
+    return forced or None
+
+
 def auto_cpu_dtype() -> str:
     """What ``auto`` means on this CPU: ``$PYSERINI_XQG_DTYPE`` if set, else bf16 where native."""
-    forced = os.environ.get(ENV, "").strip()
-    if forced:
-        if forced not in ("fp32", "bf16"):
-            raise ValueError(f"${ENV} must be fp32 or bf16, not {forced!r}")
-        return forced
-    return "bf16" if cpu_has_native_bf16() else "fp32"
+    return forced_dtype() or ("bf16" if cpu_has_native_bf16() else "fp32")
 
 
 def auto_dtype(device: str = "cpu") -> str:

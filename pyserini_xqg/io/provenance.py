@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..encode.dtype import auto_dtype, cpu_has_native_bf16
+from ..encode.dtype import ENV, auto_dtype, cpu_has_native_bf16, forced_dtype
 
 _REPO = Path(__file__).resolve().parents[2]
 
@@ -46,7 +46,8 @@ def record(argv: list[str] | None = None, program: str = "python -m pyserini_xqg
     """This run's record: ``command`` (``program`` and ``argv``), ``commit``, ``cpu``, ``device`` (where its models
     ran), ``dtype`` (what auto means there) and ``started``."""
     argv = sys.argv[1:] if argv is None else argv
-    return {"command": f"{program} {shlex.join(argv)}".strip(), "commit": commit(), "cpu": cpu(),
+    forced = f"{ENV}={forced_dtype()} " if forced_dtype() else ""  # a rerun needs the override to mean the same
+    return {"command": f"{forced}{program} {shlex.join(argv)}".strip(), "commit": commit(), "cpu": cpu(),
             "dtype": auto_dtype(device), "device": device, "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
 
 
