@@ -136,26 +136,32 @@ def grouped_bars(table: dict[str, dict[str, float]], ylabel: str, title: str, pa
 def curve(points: dict[str, list[tuple[float, float]]], measure: str, path: str | Path, xlabel: str = "a",
           errors: dict[str, list[list[float]]] | None = None) -> Path:
     """``measure`` against ``xlabel`` (e.g. xQG's a), one line per series; ``errors`` (series -> [low, high] per
-    point) draws each point's interval."""
+    point) draws each point's interval, the series set a few points apart so that no interval hides another.
+    The legend sits outside the axes, beside them."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.transforms import offset_copy
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for name, xy in points.items():
+    for i, (name, xy) in enumerate(points.items()):
         ys = [p[1] for p in xy]
         yerr = ([[y - lo for y, (lo, _) in zip(ys, errors[name])], [hi - y for y, (_, hi) in zip(ys, errors[name])]]
                 if errors and name in errors else None)
-        ax.errorbar([p[0] for p in xy], ys, yerr=yerr, marker="o", capsize=3 if yerr else 0, label=name)
+        drawn = ax.errorbar([p[0] for p in xy], ys, yerr=yerr, marker="o", capsize=3 if yerr else 0, label=name)
+        if errors:  # shifted after drawing, so that the axes' limits still follow the data
+            dodge = offset_copy(ax.transData, fig, x=(i - (len(points) - 1) / 2) * 4, units="points")
+            for artist in (drawn.lines[0], *drawn.lines[1], *drawn.lines[2]):
+                artist.set_transform(dodge)
     xs = sorted({p[0] for xy in points.values() for p in xy})
     if all(float(x).is_integer() for x in xs):
         ax.set_xticks(xs)  # counts (a budget in edits) have no fractional ticks
     ax.set_xlabel(xlabel)
     ax.set_ylabel(measure)
+    ax.margins(x=0.08)  # room for the outer series' shift
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return Path(path)
