@@ -46,8 +46,9 @@ def record(argv: list[str] | None = None, program: str = "python -m pyserini_xqg
     """This run's record: ``command`` (``program`` and ``argv``), ``commit``, ``cpu``, ``device`` (where its models
     ran), ``dtype`` (what auto means there) and ``started``."""
     argv = sys.argv[1:] if argv is None else argv
-    forced = f"{ENV}={forced_dtype()} " if forced_dtype() else ""  # a rerun needs the override to mean the same
-    return {"command": f"{forced}{program} {shlex.join(argv)}".strip(), "commit": commit(), "cpu": cpu(),
+    forced = forced_dtype()
+    prefix = f"{ENV}={forced} " if forced else ""  # a rerun needs the override to mean the same
+    return {"command": f"{prefix}{program} {shlex.join(argv)}".strip(), "commit": commit(), "cpu": cpu(),
             "dtype": auto_dtype(device), "device": device, "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
 
 

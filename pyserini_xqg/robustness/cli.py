@@ -189,8 +189,7 @@ COLLECTION = ("corpus", "topics", "qrels", "answers", "train", "generator")
 
 def add_study_arguments(p: argparse.ArgumentParser) -> None:
     add_dataclass_arguments(p, systems.Settings, ("output", "model", "steps", "train_seeds", "a", "agg", "title"),
-                            SETTINGS_HELP,
-                            {"agg": AGGREGATIONS})
+                            SETTINGS_HELP, {"agg": AGGREGATIONS})
     p.add_argument("--attacks", nargs="+", help="default: every attack that needs no model or file")
     add_dataclass_arguments(p, systems.Settings, ("seeds", "rate", "measures"), SETTINGS_HELP)
     add_dataclass_arguments(p, systems.Settings, ("defences", "noise", "noise_rate", "self_teaching", "noise_copies"), {
@@ -233,7 +232,7 @@ def study_collection(args: argparse.Namespace) -> systems.Collection:
     if missing or args.languages:
         raise ValueError(f"--corpus needs {' '.join(missing) or 'its own --topics'} (and no --languages)")
     return systems.Collection(args.corpus, pairs(args.topics, "LANG=PATH"), args.qrels, args.answers, args.train,
-                            args.generator, pairs(args.topics_pivot, "LANG=PATH"), language)
+                              args.generator, pairs(args.topics_pivot, "LANG=PATH"), language)
 
 
 def study_command(args: argparse.Namespace) -> None:

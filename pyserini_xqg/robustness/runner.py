@@ -266,7 +266,7 @@ def run_robustness(systems: Mapping[str, Callable[[dict[str, str]], Run]], topic
                                               if cell["rows"][m]])
                                for g in groupings} for m in measures}
         drops = {name: {m: mean_per_query([{q: row["drop"] for q, row in cell["rows"][m].items()}
-                                                  for cell in per_seed[name]]) for m in measures}
+                                           for cell in per_seed[name]]) for m in measures}
                  for name in systems}
         report["per_query_drop"][attack] = drops
         if baseline:
